@@ -64,6 +64,85 @@ def inspect_cmd(
         raise UserError("no document could be read", code=1)
 
 
+INDEX_DIR_OPT = typer.Option(None, "--index-dir", help="Index folder (default .renvoi/index).")
+MODEL_OPT = typer.Option(None, "--model", help="Embedding model: the bundled e5-small, or a sentence-transformers name or folder.")
+
+
+def _config(index_dir: Path | None = None, model: str | None = None, **changes) -> Config:
+    config = Config()
+    if index_dir is not None:
+        changes["index_dir"] = index_dir
+    if model is not None:
+        changes["model"] = model
+    return config.with_(**changes)
+
+
+def _open(config: Config, paths: list[Path] | None = None, *, force: bool = False):
+    from .index import IndexError_
+    from .pipeline import Renvoi
+
+    try:
+        return Renvoi.open(config, paths, force=force, progress=sys.stderr.isatty())
+    except IndexError_ as e:
+        raise UserError(str(e)) from e
+
+
+@app.command("index")
+def index_cmd(
+    paths: list[Path] = typer.Argument(None, help="Files or folders to index (default: seeds/)."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+    force: bool = typer.Option(False, "--force", help="Rebuild even if the index is current."),
+) -> None:
+    """Build (or reuse, when nothing changed) the index of the given documents."""
+    import time
+
+    config = _config(index_dir, model)
+    t0 = time.perf_counter()
+    r = _open(config, _paths(paths), force=force)
+    m = r.index.manifest
+    typer.echo(
+        f"index {config.index_dir}: {m.n_documents} documents, {m.n_passages} passages, "
+        f"{m.n_sentences} sentences, model {m.model_id} ({time.perf_counter() - t0:.1f} s)"
+    )
+
+
+@app.command("search")
+def search_cmd(
+    question: str = typer.Argument(..., help="The question."),
+    k: int = typer.Option(5, "--k", min=1, help="Number of passages."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or bm25."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+) -> None:
+    """Ranked passages for a question, with dense, BM25 and fused scores and the best sentence."""
+    from .retrieve import check_mode
+
+    check_mode(mode)
+    question = _check_question(question, Config())
+    r = _open(_config(index_dir, model))
+    hits = r.search(question, k=k, mode=mode)
+    if as_json:
+        json.dump([h.to_dict() for h in hits], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        from .report import print_hits
+
+        print_hits(hits, r.documents)
+
+
+def _check_question(question: str, config: Config) -> str:
+    """Reject an empty question (exit 2); truncate an over-long one with a notice."""
+    if not question or not question.strip():
+        raise UserError("the question is empty", code=2)
+    question = question.strip()
+    if len(question) > config.max_question_chars:
+        _err(f"question truncated from {len(question)} to {config.max_question_chars} characters")
+        question = question[: config.max_question_chars]
+    return question
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:

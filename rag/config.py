@@ -38,8 +38,10 @@ class Config:
     # Weight of the best sentence against the whole paragraph in the dense score:
     # answers often sit in one sentence of a long paragraph.
     sentence_weight: float = 0.5
-    # Reciprocal-rank-fusion constant (Cormack et al. use 60; small corpora favour less).
+    # Reciprocal-rank-fusion constant (Cormack et al. use 60).
     rrf_k: int = 60
+    # Weight of the BM25 ranking against the dense one in the fusion.
+    bm25_weight: float = 1.0
     # Batch size when embedding passages.
     batch_size: int = 32
     # Questions longer than this are truncated (characters) with a notice.

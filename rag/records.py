@@ -52,6 +52,10 @@ class Paragraph:
     footnotes: tuple[int, ...] = ()
     speaker: str | None = None  # interview turns and comments
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Paragraph":
+        return cls(**{**d, "footnotes": tuple(d.get("footnotes", ()))})
+
     def __post_init__(self) -> None:
         if self.kind not in PASSAGE_KINDS:
             raise ValueError(f"unknown paragraph kind {self.kind!r}; allowed: {', '.join(PASSAGE_KINDS)}")
@@ -91,6 +95,20 @@ class Document:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Document":
+        """Inverse of `to_dict` (JSON turns tuples into lists; this turns them back)."""
+        return cls(
+            **{
+                **d,
+                "authors": tuple(d.get("authors", ())),
+                "sections": tuple(Section(**s) for s in d.get("sections", ())),
+                "paragraphs": tuple(Paragraph.from_dict(p) for p in d.get("paragraphs", ())),
+                "footnotes": tuple(Footnote(**f) for f in d.get("footnotes", ())),
+                "comments": tuple(Comment(**c) for c in d.get("comments", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""The assembled pipeline: ingest → embed → index → retrieve → compose.
+
+`Renvoi` holds the state a running command or chat page needs (the loaded
+index and the embedding model) and offers `search` and `ask`; the command
+line, the chat page and the evaluation all go through it, so they give the
+same results for the same question. It loads the embedding model only when a
+query or a build needs it. It does not parse files or rank passages itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .config import Config
+from .index import Index, open_index
+from .records import Answer, Document, Hit, Paragraph, Turn
+from .retrieve import Retriever
+
+
+def _stderr(message: str) -> None:
+    print(f"renvoi: {message}", file=sys.stderr)
+
+
+def ingest_for_index(paths: Sequence[Path], notify: Callable[[str], None] = _stderr) -> tuple[list[Document], list[Paragraph]]:
+    """Documents and citable passages of `paths`; file problems are reported, not fatal."""
+    from .ingest import citable_passages, ingest_paths
+
+    corpus = ingest_paths(list(paths))
+    for issue in corpus.issues:
+        notify(f"{issue.path}: {issue.message}")
+    if not corpus.documents:
+        raise ValueError(f"no document could be read from {', '.join(map(str, paths))}")
+    passages = [p for d in corpus.documents for p in citable_passages(d)]
+    return list(corpus.documents), passages
+
+
+class Renvoi:
+    """A loaded index with its embedding model: search and ask."""
+
+    def __init__(self, config: Config, index: Index, embedder=None):
+        self.config = config
+        self.index = index
+        self._embedder = embedder
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        paths: Sequence[Path] | None = None,
+        *,
+        progress: bool = True,
+        notify: Callable[[str], None] = _stderr,
+        force: bool = False,
+    ) -> "Renvoi":
+        """Load the index for `paths` (None: the sources of the existing index, else seeds/),
+        building it first when it is missing, stale or damaged."""
+        holder: dict = {}
+
+        def factory():
+            holder["embedder"] = _load_embedder(config)
+            return holder["embedder"]
+
+        index = open_index(
+            paths, config, factory, lambda p: ingest_for_index(p, notify),
+            progress=progress, notify=notify, force=force,
+        )
+        return cls(config, index, holder.get("embedder"))
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = _load_embedder(self.config)
+            if self._embedder.model_id != self.index.manifest.model_id:
+                raise ValueError(
+                    f"the index was built with {self.index.manifest.model_id!r} but the model is "
+                    f"{self._embedder.model_id!r}; rebuild it with `renvoi index`"
+                )
+        return self._embedder
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.index.documents
+
+    @property
+    def passages(self) -> list[Paragraph]:
+        return self.index.passages
+
+    @property
+    def retriever(self) -> Retriever:
+        return Retriever(self.index, self.embedder, self.config)
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        return self.retriever.search(question, k=k, mode=mode)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        from .compose import answer
+
+        return answer(question, self, history=history, k=k)
+
+
+def _load_embedder(config: Config):
+    from .embed import load_embedder
+
+    return load_embedder(config)

@@ -1,0 +1,183 @@
+"""Hybrid retrieval: dense (paragraph and best sentence) fused with BM25.
+
+A paragraph's dense score mixes the similarity of the whole paragraph with
+that of its best sentence, because an answer often sits in one sentence of a
+long paragraph whose overall vector is about something else. BM25 runs over
+stemmed, accent-folded terms; the question is stemmed in French and English
+so that an English question still meets French names and cognates, while the
+multilingual dense model carries the cross-language meaning. The two rankings
+are fused by weighted reciprocal rank.
+
+The scoring functions are pure; `Retriever` only holds the index and the
+embedder. This module does not build indices or compose answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .config import Config
+from .index import Index
+from .records import Hit
+from .text import LANGUAGES, terms
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+class QueryEmbedder(Protocol):
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of the candidate rows of one query (parallel arrays)."""
+
+    rows: np.ndarray
+    dense: np.ndarray
+    bm25: np.ndarray
+    best_sentence_row: np.ndarray  # global sentence row of each candidate's best sentence
+
+
+# ---------------------------------------------------------------- pure scoring
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown search mode {mode!r}; allowed: {', '.join(MODES)}")
+    return mode
+
+
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores, best first, ties broken by index."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def dense_scores(
+    query: np.ndarray,
+    rows: np.ndarray,
+    passage_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    sentence_start: np.ndarray,
+    sentence_stop: np.ndarray,
+    sentence_weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense score of each candidate row and the global row of its best sentence."""
+    whole = passage_vectors[rows] @ query
+    best = np.empty(len(rows), dtype=np.float32)
+    best_row = np.empty(len(rows), dtype=np.int64)
+    for j, r in enumerate(rows):
+        start, stop = int(sentence_start[r]), int(sentence_stop[r])
+        if stop <= start:
+            best[j], best_row[j] = whole[j], -1
+            continue
+        sims = sentence_vectors[start:stop] @ query
+        k = int(np.argmax(sims))
+        best[j], best_row[j] = sims[k], start + k
+    return (1.0 - sentence_weight) * whole + sentence_weight * best, best_row
+
+
+def reciprocal_rank_fusion(rankings: list[np.ndarray], weights: list[float], k: int, n: int) -> np.ndarray:
+    """Weighted RRF over rankings of candidate positions 0..n-1: sum of w / (k + rank)."""
+    fused = np.zeros(n, dtype=np.float64)
+    for ranking, w in zip(rankings, weights, strict=True):
+        fused[ranking] += w / (k + np.arange(1, len(ranking) + 1))
+    return fused
+
+
+def ranking(scores: np.ndarray) -> np.ndarray:
+    """Positions sorted by descending score, ties broken by position (deterministic)."""
+    return np.lexsort((np.arange(len(scores)), -scores))
+
+
+# ---------------------------------------------------------------- the retriever
+
+
+class Retriever:
+    """Searches one loaded index with one query embedder."""
+
+    def __init__(self, index: Index, embedder: QueryEmbedder, config: Config):
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+
+    def candidates(self, query_vec: np.ndarray | None, bm25: np.ndarray | None) -> np.ndarray:
+        """Union of the dense (paragraph and sentence) and BM25 top candidates."""
+        ix, c = self.index, self.config.candidates
+        found: list[np.ndarray] = []
+        if query_vec is not None:
+            q = query_vec[None, :].astype(np.float32)
+            _, p_rows = ix.faiss_passages.search(q, min(c, len(ix.passages)))
+            _, s_rows = ix.faiss_sentences.search(q, min(3 * c, len(ix.sentences)))
+            found += [p_rows[0], ix.sentence_owner[s_rows[0][s_rows[0] >= 0]]]
+        if bm25 is not None:
+            found.append(top_rows(bm25, c))
+        rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        return rows[rows >= 0]
+
+    def score(self, question: str, mode: str = "hybrid") -> Scored:
+        check_mode(mode)
+        ix = self.index
+        query_vec = None
+        if mode != "bm25":
+            query_vec = np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
+        bm25_all = None
+        if mode != "dense":
+            q_terms = [t for t in terms(question, LANGUAGES) if t in ix.bm25.vocab_dict]
+            bm25_all = ix.bm25.get_scores(q_terms) if q_terms else np.zeros(len(ix.passages), dtype=np.float32)
+        rows = self.candidates(query_vec, bm25_all)
+        if query_vec is not None:
+            dense, best_row = dense_scores(
+                query_vec, rows, ix.passage_vectors, ix.sentence_vectors,
+                ix.sentence_start, ix.sentence_stop, self.config.sentence_weight,
+            )
+        else:
+            dense = np.zeros(len(rows), dtype=np.float32)
+            best_row = np.asarray([self._lexical_best_sentence(r, question) for r in rows], dtype=np.int64)
+        bm25 = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), dtype=np.float32)
+        return Scored(rows=rows, dense=dense, bm25=bm25, best_sentence_row=best_row)
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The k best passages for `question` under `mode` ("hybrid", "dense" or "bm25")."""
+        k = self.config.k if k is None else k
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if not question.strip():
+            raise ValueError("the question is empty")
+        s = self.score(question, mode)
+        n = len(s.rows)
+        if mode == "dense":
+            fused = s.dense.astype(np.float64)
+        elif mode == "bm25":
+            fused = s.bm25.astype(np.float64)
+        else:
+            # BM25 only votes for candidates it actually matched.
+            matched = ranking(s.bm25)[: int(np.count_nonzero(s.bm25))]
+            fused = reciprocal_rank_fusion(
+                [ranking(s.dense), matched], [1.0, self.config.bm25_weight], self.config.rrf_k, n
+            )
+        order = ranking(fused)[:k]
+        hits = []
+        for rank, j in enumerate(order, start=1):
+            row = int(s.rows[j])
+            passage = self.index.passages[row]
+            srow = int(s.best_sentence_row[j])
+            best = self.index.sentences[srow] if srow >= 0 else passage.text
+            hits.append(Hit(rank=rank, passage=passage, score=float(fused[j]),
+                            dense_score=float(s.dense[j]), bm25_score=float(s.bm25[j]), best_sentence=best))
+        return hits
+
+    def _lexical_best_sentence(self, row: int, question: str) -> int:
+        ix = self.index
+        start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
+        if stop <= start:
+            return -1
+        q = set(terms(question, LANGUAGES))
+        overlaps = [len(q & set(terms(ix.sentences[i], LANGUAGES))) for i in range(start, stop)]
+        return start + int(np.argmax(overlaps))

@@ -1,0 +1,69 @@
+"""Shared test helpers: a tiny deterministic embedder and hand-made documents.
+
+The hashing embedder stands in for the real model where a test is about the
+index or the ranking logic, not about embedding quality; tests that need the
+real model are marked `model`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from rag.records import Document, Paragraph
+from rag.text import LANGUAGES, terms
+
+
+class HashEmbedder:
+    """Bag of stemmed terms hashed into `dim` buckets, L2-normalised."""
+
+    model_id = "test/hash-embedder"
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.calls = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for t in terms(text, LANGUAGES):
+            v[int(hashlib.md5(t.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+
+def make_document(doc_id: str, paragraphs: list[str], title: str = "Un article") -> Document:
+    body = tuple(
+        Paragraph(id=f"{doc_id}:p{i}", doc_id=doc_id, text=t, n=i, section="I. Première partie")
+        for i, t in enumerate(paragraphs, start=1)
+    )
+    return Document(id=doc_id, title=title, source=f"{doc_id}.txt", authors=("Jeanne Martin",),
+                    date="2020-01-02", site="Exemple.fr", paragraphs=body)
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def small_docs() -> list[Document]:
+    return [
+        make_document("a", [
+            "Le port de Marseille accueille des cargos venus d'Asie. La pêche y recule depuis 1990.",
+            "Les vignobles de Bordeaux exportent vers la Chine. Les vendanges commencent en septembre.",
+            "La ville de Lyon est connue pour sa gastronomie et ses traboules.",
+        ]),
+        make_document("b", [
+            "Le glacier du Rhône a perdu un tiers de sa masse. Les touristes viennent le voir fondre.",
+            "Les trains de nuit reviennent en Europe: Paris-Vienne rouvre en 2021.",
+        ], title="Un autre article"),
+    ]

@@ -1,0 +1,216 @@
+"""The persisted index: round trip, reload vs rebuild, damage detection, interrupted builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Config
+from rag.index import MANIFEST, Index, IndexError_, corpus_hash, open_index
+from rag.records import Paragraph
+
+from conftest import HashEmbedder, make_document
+
+
+def _passages(docs):
+    return [p for d in docs for p in d.paragraphs]
+
+
+def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir(exist_ok=True)
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _fake_ingest(paths):
+    """One document per file, one passage per non-empty line: enough to test the index."""
+    from rag.index import corpus_files
+
+    docs = []
+    for f in corpus_files(paths):
+        lines = [l for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+        docs.append(make_document(f.stem, lines))
+    return docs, _passages(docs)
+
+
+def test_save_load_round_trip(tmp_path, small_docs, hash_embedder):
+    config = Config(index_dir=tmp_path / "idx")
+    index = Index.build(small_docs, _passages(small_docs), hash_embedder, config, digest="abc")
+    index.save(config.index_dir)
+    loaded = Index.load(config.index_dir)
+    assert loaded.passages == index.passages
+    assert loaded.documents == index.documents
+    assert np.allclose(loaded.passage_vectors, index.passage_vectors)
+    assert loaded.sentences == index.sentences
+    m = json.loads((config.index_dir / MANIFEST).read_text())
+    assert m["format_version"] == 1 and m["model_id"] == "test/hash-embedder"
+    assert m["dim"] == 64 and m["corpus_hash"] == "abc" and m["n_passages"] == 5
+    assert set(m["files"]) >= {"passages.jsonl", "passage_vectors.npy", "passages.faiss", "documents.json"}
+    # every sentence is a verbatim piece of its passage
+    for s, owner in zip(loaded.sentences, loaded.sentence_owner):
+        assert s in loaded.passages[owner].text
+    assert not list(tmp_path.glob(".idx.*")), "no temporary folder left behind"
+
+
+def test_build_rejects_empty_corpus(tmp_path, hash_embedder):
+    with pytest.raises(ValueError, match="nothing to index"):
+        Index.build([], [], hash_embedder, Config(index_dir=tmp_path / "i"))
+
+
+def test_unchanged_corpus_reloads_and_changes_rebuild(tmp_path):
+    folder = _corpus(tmp_path, {"a.txt": "Premier paragraphe sur la mer.\nSecond sur la montagne.\n"})
+    config = Config(index_dir=tmp_path / "idx")
+    built: list[HashEmbedder] = []
+
+    def factory():
+        built.append(HashEmbedder())
+        return built[-1]
+
+    first = open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 1 and first.manifest.n_passages == 2
+    again = open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 1, "an unchanged corpus must reload without embedding"
+    assert again.manifest.corpus_hash == first.manifest.corpus_hash
+
+    (folder / "a.txt").write_text("Premier paragraphe sur la mer.\nSecond.\nTroisième sur le désert.\n", encoding="utf-8")
+    changed = open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 2 and changed.manifest.n_passages == 3
+
+    (folder / "b.md").write_text("Un nouveau document.\n", encoding="utf-8")
+    open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 3
+
+    other = config.with_(model="some/other-model")
+    rebuilt = open_index([folder], other, factory, _fake_ingest)
+    assert len(built) == 4 and rebuilt.manifest.settings["model"] == "some/other-model"
+
+    # None means: the sources the index was built from
+    open_index(None, other, factory, _fake_ingest)
+    assert len(built) == 4
+
+
+def test_missing_source_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no such file or folder"):
+        open_index([tmp_path / "nope"], Config(index_dir=tmp_path / "idx"), HashEmbedder, _fake_ingest)
+
+
+def test_corpus_hash_ignores_unsupported_files(tmp_path):
+    folder = _corpus(tmp_path, {"a.txt": "x"})
+    h = corpus_hash([folder])
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    assert corpus_hash([folder]) == h
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit", "delete", "manifest"])
+def test_damaged_index_is_detected_and_rebuilt(tmp_path, damage):
+    folder = _corpus(tmp_path, {"a.txt": "La mer.\nLa montagne.\n"})
+    config = Config(index_dir=tmp_path / "idx")
+    open_index([folder], config, HashEmbedder, _fake_ingest)
+    target = config.index_dir / "passage_vectors.npy"
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:50])
+    elif damage == "edit":
+        data = bytearray(target.read_bytes())
+        data[-1] ^= 0xFF
+        target.write_bytes(bytes(data))
+    elif damage == "delete":
+        target.unlink()
+    else:
+        (config.index_dir / MANIFEST).write_text("{not json")
+    with pytest.raises(IndexError_):
+        Index.load(config.index_dir)
+    notices: list[str] = []
+    index = open_index([folder], config, HashEmbedder, _fake_ingest, notify=notices.append)
+    assert index.manifest.n_passages == 2
+    assert len(notices) == 1 and "rebuilding" in notices[0] and "\n" not in notices[0]
+    Index.load(config.index_dir)  # valid again
+
+
+def test_failed_build_keeps_previous_index(tmp_path):
+    folder = _corpus(tmp_path, {"a.txt": "La mer.\nLa montagne.\n"})
+    config = Config(index_dir=tmp_path / "idx")
+    open_index([folder], config, HashEmbedder, _fake_ingest)
+    (folder / "a.txt").write_text("Autre chose.\n", encoding="utf-8")
+
+    class Exploding(HashEmbedder):
+        def embed_passages(self, texts, batch_size=32, progress=False):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        open_index([folder], config, Exploding, _fake_ingest)
+    assert Index.load(config.index_dir).manifest.n_passages == 2
+
+
+def test_interrupted_swap_is_recovered(tmp_path, small_docs, hash_embedder):
+    config = Config(index_dir=tmp_path / "idx")
+    Index.build(small_docs, _passages(small_docs), hash_embedder, config).save(config.index_dir)
+    # the process died after moving the old index aside and before renaming the new one
+    os.rename(config.index_dir, tmp_path / ".idx.old")
+    assert Index.load(config.index_dir).manifest.n_passages == 5
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from pathlib import Path
+    from conftest import HashEmbedder
+    from test_index import _fake_ingest
+    from rag.config import Config
+    from rag.index import open_index
+
+    class Slow(HashEmbedder):
+        def embed_passages(self, texts, batch_size=32, progress=False):
+            time.sleep(0.002 * len(texts))
+            return super().embed_passages(texts)
+
+    open_index([Path({corpus!r})], Config(index_dir=Path({idx!r})), Slow, _fake_ingest, force=True)
+    """
+)
+
+
+def test_sigkilled_builds_leave_a_usable_index(tmp_path):
+    """Builds killed at various points never leave a half index behind."""
+    lines = "\n".join(f"Paragraphe numéro {i} sur la géographie de la région {i}." for i in range(120))
+    folder = _corpus(tmp_path, {"a.txt": lines})
+    config = Config(index_dir=tmp_path / "idx")
+    open_index([folder], config, HashEmbedder, _fake_ingest)
+    script = tmp_path / "build.py"
+    script.write_text(KILL_SCRIPT.format(tests=str(Path(__file__).parent), corpus=str(folder), idx=str(config.index_dir)))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    for delay in (0.3, 0.8, 1.2, 1.6, 2.0, 2.5):
+        proc = subprocess.Popen([sys.executable, str(script)], env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        index = open_index([folder], config, HashEmbedder, _fake_ingest)
+        assert index.manifest.n_passages == 120
+        Index.load(config.index_dir)  # checksums hold
+
+
+def test_unwritable_index_folder_is_a_clear_error(tmp_path):
+    if os.geteuid() == 0:
+        # root ignores permissions; a file where the parent folder should be fails for everyone
+        parent = tmp_path / "blocked"
+        parent.write_text("a file, not a folder")
+        index_dir = parent / "idx"
+    else:
+        parent = tmp_path / "ro"
+        parent.mkdir()
+        parent.chmod(0o500)
+        index_dir = parent / "idx"
+    folder = _corpus(tmp_path, {"a.txt": "La mer.\n"})
+    with pytest.raises(OSError) as e:
+        open_index([folder], Config(index_dir=index_dir), HashEmbedder, _fake_ingest)
+    assert "index folder" in str(e.value) or "Not a directory" in str(e.value)
