@@ -132,6 +132,40 @@ def search_cmd(
         print_hits(hits, r.documents)
 
 
+@app.command("ask")
+def ask_cmd(
+    question: str = typer.Argument(None, help="The question (omit with --jsonl)."),
+    k: int = typer.Option(5, "--k", min=1, help="Passages retrieved."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as one JSON object."),
+    jsonl: bool = typer.Option(False, "--jsonl", help="Read one question per line on stdin; write one JSON object per line."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+) -> None:
+    """Answer a question from the articles, citing paragraph and footnote for every claim."""
+    config = _config(index_dir, model, k=k)
+    if jsonl:
+        if question is not None:
+            raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
+        r = _open(config)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            answer = r.ask(_check_question(line, config), k=k)
+            sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        return
+    question = _check_question(question or "", config)
+    r = _open(config)
+    answer = r.ask(question, k=k)
+    if as_json:
+        json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        from .report import print_answer
+
+        print_answer(answer)
+
+
 def _check_question(question: str, config: Config) -> str:
     """Reject an empty question (exit 2); truncate an over-long one with a notice."""
     if not question or not question.strip():

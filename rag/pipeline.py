@@ -43,6 +43,7 @@ class Renvoi:
         self.config = config
         self.index = index
         self._embedder = embedder
+        self._retriever: Retriever | None = None
 
     @classmethod
     def open(
@@ -89,7 +90,9 @@ class Renvoi:
 
     @property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder, self.config)
+        if self._retriever is None:
+            self._retriever = Retriever(self.index, self.embedder, self.config)
+        return self._retriever
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
         return self.retriever.search(question, k=k, mode=mode)

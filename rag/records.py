@@ -171,6 +171,8 @@ class Turn:
 
     question: str
     answer: str = ""
+    resolved: str | None = None  # the question as it was resolved for retrieval
+    passage_ids: tuple[str, ...] = ()  # what the answer cited
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,14 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
+        self._last: tuple[str, np.ndarray] | None = None  # ask embeds the question once for search and compose
+
+    def query_vector(self, question: str) -> np.ndarray:
+        last = self._last  # read once: the chat page calls this from several threads
+        if last is None or last[0] != question:
+            last = (question, np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32))
+            self._last = last
+        return last[1]
 
     def candidates(self, query_vec: np.ndarray | None, bm25: np.ndarray | None) -> np.ndarray:
         """Union of the dense (paragraph and sentence) and BM25 top candidates."""
@@ -126,7 +134,7 @@ class Retriever:
         ix = self.index
         query_vec = None
         if mode != "bm25":
-            query_vec = np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
+            query_vec = self.query_vector(question)
         bm25_all = None
         if mode != "dense":
             q_terms = [t for t in terms(question, LANGUAGES) if t in ix.bm25.vocab_dict]

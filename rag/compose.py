@@ -1,0 +1,260 @@
+"""The default composer: an extractive, offline, deterministic cited answer.
+
+From the retrieved passages it scores every sentence against the question
+(embedding similarity, plus the share of the question's terms it contains),
+keeps the best ones that do not repeat each other, orders them as they stand
+in the articles, and writes each as a verbatim quote followed by its marker
+`[n]`. Markers are numbered in order of first use; only cited passages become
+citations. When the best evidence is too weak the composer abstains in code:
+it says so in the question's language, cites nothing, and lists the closest
+passages as related. Follow-ups are resolved against the previous turn
+before retrieval; questions about the document itself (author, date, outlet,
+the author's post) draw on the metadata card and biography passages.
+
+The selection and formatting functions are pure; `answer()` wires them to a
+loaded pipeline. This module does not retrieve or generate text freely.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .records import Answer, Citation, Document, Footnote, Hit, Paragraph, Turn
+from .text import LANGUAGES, detect_language, fold, terms
+
+if TYPE_CHECKING:
+    from .pipeline import Renvoi
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+# Questions about the document rather than its content, per language-independent intent.
+_META_INTENTS = {
+    "author": r"\b(qui a (ecrit|redige|signe)|auteur|autrice|ecrit par|signe par|who (wrote|authored|is the author)|author|written by|qui est l.?auteur)\b",
+    "date": r"\b(quand|quelle date|date de publication|publie le|paru|when (was|did)|what date|publication date|published)\b",
+    "outlet": r"\b(quel (media|site|journal|magazine)|quelle (revue|publication)|which (outlet|site|website|magazine|newspaper|publication)|ou (a ete|est) (publie|paru)|where was .* published|publie (dans|par|sur))\b",
+    "affiliation": r"\b(enseigne|ou travaille|affiliation|dirige|directeur|teach(es)?|works? (at|for)|university|universite|institut|institute|docteur|doctorate|phd|background)\b",
+}
+_FOLLOWUP_START = re.compile(
+    r"^(et|mais|and|but|what about|how about|same|idem|pareil|puis|ensuite|also|aussi)\b|"
+    r"\b(that|this|it|he|she|they|cela|ceci|ça|ca|celui|celle|ce dernier|cette annee|cette periode)\b",
+)
+_SOURCE_INTENT = re.compile(r"\b(source|note|footnote|reference|renvoi|url|lien|link|appuie|supports?|cite[sd]?)\b")
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    # Sentences quoted at most.
+    max_sentences: int = 3
+    # A further sentence must score at least this fraction of the best one.
+    relative_floor: float = 0.97
+    # Two sentences more similar than this say the same thing; keep one.
+    redundancy: float = 0.92
+    # Weight of the question-term coverage in a sentence's score.
+    lexical_weight: float = 0.10
+    # Abstain when the best sentence scores below this (calibrated on the tune split).
+    abstain_below: float = 0.84
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, with what the selection needs."""
+
+    passage: Paragraph
+    sentence: str
+    position: int  # order of the sentence within its passage
+    hit_rank: int
+    score: float
+    vector: np.ndarray
+
+
+# ---------------------------------------------------------------- pure steps
+
+
+def meta_intents(question: str) -> set[str]:
+    q = fold(question)
+    return {name for name, pattern in _META_INTENTS.items() if re.search(pattern, q)}
+
+
+def is_followup(question: str, history: Sequence[Turn]) -> bool:
+    """A short or anaphoric question right after another one leans on it."""
+    if not history:
+        return False
+    q = fold(question.strip())
+    content = terms(question, LANGUAGES)
+    return bool(_FOLLOWUP_START.search(q)) or len(set(content)) <= 2
+
+
+def resolve_followup(question: str, history: Sequence[Turn]) -> str:
+    """The question to retrieve with: a follow-up is read together with the previous question."""
+    if not is_followup(question, history):
+        return question
+    previous = history[-1]
+    base = previous.resolved or previous.question
+    return f"{base} {question}"
+
+
+def term_coverage(question_terms: set[str], sentence: str) -> float:
+    if not question_terms:
+        return 0.0
+    return len(question_terms & set(terms(sentence, LANGUAGES))) / len(question_terms)
+
+
+def select(candidates: Sequence[Candidate], settings: ComposeSettings) -> list[Candidate]:
+    """Best sentences first, dropping near-duplicates and those far below the best."""
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.position))
+    chosen: list[Candidate] = []
+    for c in ranked:
+        if len(chosen) >= settings.max_sentences:
+            break
+        if chosen and c.score < settings.relative_floor * chosen[0].score:
+            break
+        if any(float(c.vector @ o.vector) > settings.redundancy or c.sentence in o.sentence or o.sentence in c.sentence
+               for o in chosen):
+            continue
+        chosen.append(c)
+    return chosen
+
+
+def order_for_reading(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """The best passage first; within and after it, sentences as the articles order them."""
+    first_rank = {}
+    for c in chosen:
+        first_rank.setdefault(c.passage.id, c.hit_rank)
+    return sorted(chosen, key=lambda c: (first_rank[c.passage.id], c.position))
+
+
+def footnotes_for(sentences: Sequence[str], passage: Paragraph, document: Document) -> tuple[Footnote, ...]:
+    """The notes the quoted sentences reference; failing that, those of their paragraph."""
+    numbers = sorted({int(n) for s in sentences for n in _MARKER.findall(s)} & set(passage.footnotes))
+    if not numbers:
+        numbers = list(passage.footnotes)
+    return tuple(f for n in numbers if (f := document.footnote(n)) is not None)
+
+
+_LEAD = {
+    "fr": {"answer": "D'après les articles :", "abstain": "Les articles ne permettent pas de répondre à cette question.",
+           "related": "Passages les plus proches (non cités) :", "says": "écrit", "answers": "répond",
+           "asks": "demande", "card": "Fiche de l'article", "note": "note"},
+    "en": {"answer": "According to the articles (quoted in French):",
+           "abstain": "The articles do not answer this question.",
+           "related": "Closest passages (not cited):", "says": "writes", "answers": "answers",
+           "asks": "asks", "card": "Article details", "note": "note"},
+}
+
+
+def attribution(passage: Paragraph, document: Document, lang: str) -> str:
+    words = _LEAD[lang]
+    if passage.kind == "meta":
+        return words["card"]
+    if passage.speaker:
+        verb = words["asks"] if passage.kind == "question" else words["answers"]
+        return f"{passage.speaker} {verb}"
+    who = ", ".join(document.authors) or document.site or document.title
+    return f"{who} {words['says']}"
+
+
+def format_answer(chosen: Sequence[Candidate], documents: dict[str, Document], lang: str,
+                  with_notes: bool) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text (one quoted sentence per line, each followed by its marker) and its citations."""
+    markers: dict[str, int] = {}
+    quotes: dict[str, list[str]] = {}
+    lines = [_LEAD[lang]["answer"]]
+    for c in chosen:
+        n = markers.setdefault(c.passage.id, len(markers) + 1)
+        quotes.setdefault(c.passage.id, []).append(c.sentence)
+        lines.append(f"- {attribution(c.passage, documents[c.passage.doc_id], lang)} : « {c.sentence} » [{n}]")
+    citations = []
+    by_id = {c.passage.id: c.passage for c in chosen}
+    for pid, n in markers.items():
+        passage = by_id[pid]
+        document = documents[passage.doc_id]
+        notes = footnotes_for(quotes[pid], passage, document)
+        citations.append(Citation(marker=n, passage=passage, document=document,
+                                  quote=" … ".join(quotes[pid]), footnotes=notes))
+        if with_notes:
+            for f in notes:
+                lines.append(f"  [{n}] {_LEAD[lang]['note']} {f.number} : {f.url or f.text}")
+    return "\n".join(lines), tuple(citations)
+
+
+def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang: str, related: int = 3) -> str:
+    words = _LEAD[lang]
+    lines = [words["abstain"]]
+    if hits:
+        lines.append(words["related"])
+        for h in hits[:related]:
+            d = documents.get(h.passage.doc_id)
+            where = f"¶{h.passage.n}" if h.passage.n else h.passage.kind
+            lines.append(f"- {d.title if d else h.passage.doc_id}, {where} : {h.best_sentence}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi: "Renvoi",
+                   intents: set[str], settings: ComposeSettings) -> list[Candidate]:
+    """Every sentence of the retrieved passages (and, for questions about the document,
+    of its metadata card and biography), scored against the question."""
+    ix = renvoi.index
+    passages: list[tuple[int, int]] = [(ix.row[h.passage.id], h.rank) for h in hits]
+    if intents and hits:
+        # The document the question is about: the best hit's, unless another is named.
+        doc_id = hits[0].passage.doc_id
+        q = fold(question)
+        for d in renvoi.documents.values():
+            names = [d.site or "", *d.authors]
+            if any(n and fold(n) in q for n in names):
+                doc_id = d.id
+                break
+        for suffix in ("meta", "bio"):
+            row = ix.row.get(f"{doc_id}:{suffix}")
+            if row is not None and all(row != r for r, _ in passages):
+                passages.append((row, 1))
+    q_terms = set(terms(question, LANGUAGES))
+    out: list[Candidate] = []
+    for row, rank in passages:
+        passage = ix.passages[row]
+        start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
+        vectors = ix.sentence_vectors[start:stop]
+        sims = vectors @ query
+        for pos in range(stop - start):
+            sentence = ix.sentences[start + pos]
+            score = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence)
+            if intents and passage.kind in ("meta", "bio"):
+                score += 0.05  # the card answers "who/when/where" better than any body sentence
+            out.append(Candidate(passage, sentence, pos, rank, score, vectors[pos]))
+    return out
+
+
+def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int | None = None,
+           settings: ComposeSettings | None = None) -> Answer:
+    """Retrieve for `question` (resolved against `history`) and compose a cited answer."""
+    settings = settings or ComposeSettings()
+    t0 = time.perf_counter()
+    lang = detect_language(question)
+    resolved = resolve_followup(question, history)
+    hits = renvoi.search(resolved, k=k)
+    query = renvoi.retriever.query_vector(resolved)
+    t1 = time.perf_counter()
+    intents = meta_intents(question)
+    pool = candidates_for(resolved, hits, query, renvoi, intents, settings)
+    chosen = select(pool, settings)
+    if not chosen or chosen[0].score < settings.abstain_below:
+        text, citations, abstained = format_abstention(hits, renvoi.documents, lang), (), True
+    else:
+        with_notes = bool(_SOURCE_INTENT.search(fold(question)))
+        text, citations = format_answer(order_for_reading(chosen), renvoi.documents, lang, with_notes)
+        abstained = False
+    t2 = time.perf_counter()
+    return Answer(
+        question=question, text=text, abstained=abstained, citations=citations, hits=tuple(hits),
+        timings_ms={"retrieve": (t1 - t0) * 1000, "compose": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
+        resolved_question=resolved if resolved != question else None,
+    )

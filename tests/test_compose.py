@@ -1,0 +1,169 @@
+"""The extractive composer: selection, markers, citations, abstention, follow-ups."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from rag.compose import (
+    Candidate,
+    ComposeSettings,
+    answer,
+    footnotes_for,
+    is_followup,
+    meta_intents,
+    order_for_reading,
+    resolve_followup,
+    select,
+)
+from rag.config import Config
+from rag.index import Index
+from rag.pipeline import Renvoi
+from rag.records import Document, Footnote, Paragraph, Turn
+
+from conftest import HashEmbedder
+
+LINE = re.compile(r"^- .*?« (.*) » \[(\d+)\]$")
+
+
+def _doc() -> Document:
+    doc_id = "art"
+    texts = [
+        ("L'OTAN s'est étendue en 1999 à la Pologne, la Hongrie et la Tchéquie [3]. "
+         "En 2004, les trois Etats baltes ont rejoint l'Alliance.", (3,)),
+        ("Le glacier du Rhône a perdu un tiers de sa masse depuis 1900. Les touristes viennent le voir.", ()),
+        ("Les trains de nuit reviennent en Europe [4]. La ligne Paris-Vienne rouvre en 2021.", (4,)),
+    ]
+    body = tuple(Paragraph(id=f"{doc_id}:p{i}", doc_id=doc_id, text=t, n=i, section="I. Partie", footnotes=f)
+                 for i, (t, f) in enumerate(texts, start=1))
+    meta = Paragraph(id=f"{doc_id}:meta", doc_id=doc_id, kind="meta",
+                     text="« Géographies », article de Jeanne Martin publié le 2 janvier 2020 sur Exemple.fr.")
+    return Document(id=doc_id, title="Géographies", source="art.txt", authors=("Jeanne Martin",),
+                    date="2020-01-02", site="Exemple.fr", paragraphs=body + (meta,),
+                    footnotes=(Footnote(3, "Traité", "https://ex.org/otan"), Footnote(4, "Rail", "https://ex.org/rail")))
+
+
+@pytest.fixture
+def renvoi(tmp_path) -> Renvoi:
+    doc = _doc()
+    config = Config(index_dir=tmp_path / "idx")
+    embedder = HashEmbedder(dim=256)
+    index = Index.build([doc], list(doc.paragraphs), embedder, config)
+    return Renvoi(config, index, embedder)
+
+
+# The hashing embedder scores lower than a real model: its own abstention bar.
+SETTINGS = ComposeSettings(abstain_below=0.2)
+
+
+def _check_answer(a, renvoi):
+    """What every answer must satisfy: verbatim quotes, resolvable markers, only used citations."""
+    lines = [LINE.match(l) for l in a.text.splitlines()[1:] if l.startswith("- ")]
+    by_marker = {c.marker: c for c in a.citations}
+    used = set()
+    for m in lines:
+        quote, n = m.group(1), int(m.group(2))
+        assert n in by_marker, f"marker [{n}] has no citation"
+        assert quote in by_marker[n].passage.text, "a quoted sentence must be verbatim from its paragraph"
+        used.add(n)
+    assert used == set(by_marker), "every listed citation is used"
+    assert sorted(by_marker) == list(range(1, len(by_marker) + 1)), "markers numbered from 1 in order"
+    first_use = [int(n) for n in re.findall(r"\[(\d+)\]$", a.text, re.M)]
+    assert first_use == sorted(first_use, key=first_use.index) and first_use[0] == 1
+    for c in a.citations:
+        for f in c.footnotes:
+            assert renvoi.documents[c.passage.doc_id].footnote(f.number) == f
+
+
+def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
+    a = answer("Quels pays ont rejoint l'OTAN en 1999 ?", renvoi, settings=SETTINGS)
+    assert not a.abstained
+    _check_answer(a, renvoi)
+    assert a.text.startswith("D'après les articles")
+    first = a.citations[0]
+    assert first.passage.id == "art:p1" and "1999" in first.quote
+    assert [f.number for f in first.footnotes] == [3]
+    d = a.to_dict()
+    assert set(d) == {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
+    assert set(d["citations"][0]) == {"marker", "passage_id", "doc_id", "title", "authors", "date", "section",
+                                      "paragraph", "quote", "text", "footnotes"}
+    assert set(d["citations"][0]["footnotes"][0]) == {"number", "text", "url"}
+    assert set(d["timings_ms"]) == {"retrieve", "compose", "total"}
+
+
+def test_english_question_gets_an_english_lead_in(renvoi):
+    a = answer("When does the Paris-Vienne night train line reopen?", renvoi, settings=SETTINGS)
+    assert a.text.startswith("According to the articles")
+    _check_answer(a, renvoi)
+
+
+def test_abstains_without_citing(renvoi):
+    a = answer("Quel est le prix du kilo de tomates à Lima ?", renvoi, settings=SETTINGS)
+    assert a.abstained and a.citations == ()
+    assert a.text.startswith("Les articles ne permettent pas")
+    assert "[1]" not in a.text
+    en = answer("What is the price of tomatoes in Lima?", renvoi, settings=SETTINGS)
+    assert en.abstained and en.text.startswith("The articles do not answer")
+
+
+def test_metadata_question_cites_the_card(renvoi):
+    a = answer("Qui a écrit l'article ?", renvoi, settings=SETTINGS)
+    assert not a.abstained
+    assert a.citations[0].passage.kind == "meta"
+    assert "Jeanne Martin" in a.text
+
+
+def test_followup_is_resolved_against_the_previous_turn(renvoi):
+    first = answer("Quels pays ont rejoint l'OTAN en 1999 ?", renvoi, settings=SETTINGS)
+    follow = answer("Et en 2004 ?", renvoi, history=[Turn(first.question, first.text)], settings=SETTINGS)
+    assert follow.resolved_question.startswith("Quels pays ont rejoint l'OTAN en 1999 ?")
+    assert follow.citations and follow.citations[0].passage.id == "art:p1"
+    assert any("2004" in c.quote for c in follow.citations)
+
+
+def test_is_followup():
+    h = [Turn("Quels pays ont rejoint l'OTAN en 1999 ?")]
+    assert is_followup("Et en 2004 ?", h)
+    assert is_followup("Who said that?", h)
+    assert not is_followup("Et en 2004 ?", [])
+    assert not is_followup("Quelle est la position de la Russie sur la Syrie selon Lambert ?", h)
+    assert resolve_followup("Quelle est la position de la Russie en Syrie ?", h) == "Quelle est la position de la Russie en Syrie ?"
+
+
+def test_meta_intents():
+    assert meta_intents("Qui a écrit cet article ?") == {"author"}
+    assert "date" in meta_intents("When was the Atlantico interview published?")
+    assert "affiliation" in meta_intents("Où enseigne l'auteur ?")
+    assert meta_intents("Quels pays ont rejoint l'OTAN ?") == set()
+
+
+def _cand(pid, sentence, score, vec, pos=0, rank=1):
+    p = Paragraph(id=pid, doc_id="d", text=sentence)
+    return Candidate(p, sentence, pos, rank, score, np.asarray(vec, dtype=np.float32))
+
+
+def test_select_drops_duplicates_and_weak_sentences():
+    a = _cand("d:p1", "A dit ceci.", 0.90, [1, 0])
+    dup = _cand("d:p2", "A dit cela.", 0.89, [0.999, 0.0447])
+    b = _cand("d:p3", "B dit autre chose.", 0.88, [0, 1])
+    weak = _cand("d:p4", "C est loin.", 0.50, [0.6, 0.8])
+    chosen = select([weak, b, dup, a], ComposeSettings(relative_floor=0.9, redundancy=0.95, max_sentences=3))
+    assert [c.sentence for c in chosen] == ["A dit ceci.", "B dit autre chose."]
+    assert select([], ComposeSettings()) == []
+
+
+def test_order_for_reading_groups_by_passage_in_text_order():
+    c1 = _cand("d:p1", "second", 0.9, [1, 0], pos=1, rank=1)
+    c2 = _cand("d:p2", "other", 0.95, [0, 1], pos=0, rank=2)
+    c3 = _cand("d:p1", "first", 0.8, [1, 0], pos=0, rank=1)
+    assert [c.sentence for c in order_for_reading([c2, c1, c3])] == ["first", "second", "other"]
+
+
+def test_footnotes_for_prefers_the_quoted_sentence():
+    doc = _doc()
+    p = doc.paragraphs[0]
+    assert [f.number for f in footnotes_for(["… la Tchéquie [3]."], p, doc)] == [3]
+    # a sentence without a marker falls back on its paragraph's notes
+    assert [f.number for f in footnotes_for(["En 2004, les trois Etats baltes."], p, doc)] == [3]
