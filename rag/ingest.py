@@ -1,0 +1,1174 @@
+"""Read articles (.txt, .md, .html, .htm) into typed `Document` records.
+
+A file becomes a sequence of page blocks (`rag.furniture.Block`): blank-line
+paragraphs of a markdown or hard-wrapped text, single lines of a text dump of
+a web page, block elements of an HTML page. The blocks are split into zones
+(article, notes, author biography, reader comments) by their headings or
+labels; the article zone goes through the furniture classifier; the kept
+blocks are assigned roles -- title, dateline and byline, lead, biography,
+citation line -- and the rest becomes the body: page-break splits rejoined,
+pull quotes dropped, markdown reduced to plain text, sections from headings,
+interview turns typed, footnote markers recorded. Notes and comments are
+parsed into `Footnote` and `Comment` records.
+
+It does not embed, index or search, and never special-cases a site: every rule
+is a pattern of articles in general. Errors a user can fix raise `IngestError`
+(one line naming the file); `ingest_paths` turns them into `IngestIssue`s and
+goes on with the other files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .furniture import (
+    Block,
+    Verdict,
+    classify,
+    detect_language,
+    ends_sentence,
+    find_date,
+    fold,
+    is_copyright,
+    is_label,
+    is_strong_furniture,
+    main_region,
+    normalize_for_match,
+    pull_quotes,
+    relevance,
+    topic_terms,
+    words,
+)
+from .records import Comment, Document, Footnote, Paragraph, Section
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class IngestIssue:
+    """A file that could not be read, or was read with a caveat.
+
+    `message` is one line saying what is wrong; callers print it after the
+    path (`f"{issue.path}: {issue.message}"`), which names the file.
+    """
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    issues: tuple[IngestIssue, ...]
+
+
+class IngestError(ValueError):
+    """A file that cannot be turned into a document; the message is one line naming the file."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def ingest_paths(paths: Sequence[Path]) -> Corpus:
+    """Read files and folders (a folder gives its *.txt, *.md, *.html, *.htm files, sorted).
+
+    A missing path, an unsupported or unreadable file is reported as an issue
+    and the other files are still read. Two files with the same stem would
+    share a document id: the second is skipped with an issue.
+    """
+    documents: list[Document] = []
+    issues: list[IngestIssue] = []
+    seen: dict[str, str] = {}
+    for raw in paths:  # issues come out in the order the paths were given
+        for path in _expand(Path(raw), issues):
+            try:
+                text, notice = _read(path)
+                doc = parse_document(path, text)
+            except IngestError as e:
+                issues.append(IngestIssue(e.path, e.reason))
+                continue
+            if notice:
+                issues.append(IngestIssue(str(path), notice))
+            if doc.id in seen:
+                issues.append(IngestIssue(str(path), f"same document id {doc.id!r} as {seen[doc.id]}; skipped"))
+                continue
+            seen[doc.id] = str(path)
+            documents.append(doc)
+    return Corpus(tuple(documents), tuple(issues))
+
+
+def ingest_file(path: Path) -> Document:
+    """Read one file into a Document; raises IngestError with a one-line message naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(path, "no such file" if not path.exists() else "not a file")
+    text, _notice = _read(path)
+    return parse_document(path, text)
+
+
+def parse_document(path: Path, text: str) -> Document:
+    """Parse already-decoded `text`, read from `path` (its suffix tells the format, its stem the id)."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        try:
+            blocks, meta = html_blocks(text)
+        except ValueError as e:
+            raise IngestError(path, str(e)) from None
+        plain = False
+    elif suffix in (".txt", ".md"):
+        blocks, meta = text_blocks(text), PageMeta()
+        plain = not any(b.heading for b in blocks)
+    else:
+        raise IngestError(path, _unsupported(suffix))
+    return build_document(path.stem, str(path), blocks, meta, detect_headings=plain)
+
+
+def citable_passages(doc: Document) -> list[Paragraph]:
+    """Everything a citation may point to: lead, body, biography and a metadata card; never comments."""
+    passages: list[Paragraph] = []
+    if doc.lead:
+        passages.append(Paragraph(f"{doc.id}:lead", doc.id, doc.lead, kind="lead", footnotes=_markers(doc.lead)))
+    passages.extend(doc.paragraphs)
+    if doc.biography:
+        passages.append(Paragraph(f"{doc.id}:bio", doc.id, doc.biography, kind="bio"))
+    passages.append(Paragraph(f"{doc.id}:meta", doc.id, metadata_card(doc), kind="meta"))
+    return passages
+
+
+def metadata_card(doc: Document) -> str:
+    """One natural sentence in the document's language: title, authors, date, site."""
+    interview = any(p.kind in ("question", "answer") for p in doc.paragraphs)
+    if doc.language == "en":
+        names = " and ".join(doc.authors) if len(doc.authors) <= 2 else ", ".join(doc.authors[:-1]) + " and " + doc.authors[-1]
+        text = f"“{doc.title}”, " + ("an interview" if interview else "an article")
+        if names:
+            text += f" with {names}" if interview else f" by {names}"
+        if doc.date:
+            text += f" published on {_english_date(doc.date)}"
+        if doc.site:
+            text += f" on {doc.site}" if doc.date else f" published on {doc.site}"
+        return text + "."
+    names = " et ".join(doc.authors) if len(doc.authors) <= 2 else ", ".join(doc.authors[:-1]) + " et " + doc.authors[-1]
+    text = f"« {doc.title} », " + ("entretien" if interview else "article")
+    if names:
+        text += f" avec {names}" if interview else f" de {names}"
+    if doc.date:
+        text += (" publié" if not interview else " publié") + f" le {_french_date(doc.date)}"
+    if doc.site:
+        text += f" sur {doc.site}" if doc.date else f" publié sur {doc.site}"
+    return text + "."
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _unsupported(suffix: str) -> str:
+    return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+
+
+def _expand(path: Path, issues: list[IngestIssue]) -> list[Path]:
+    """The files a path stands for (a folder's supported files, sorted); problems go to `issues`."""
+    if path.is_dir():
+        found = sorted(
+            p for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
+        )  # fmt: skip
+        if not found:
+            issues.append(IngestIssue(str(path), f"no {', '.join(SUPPORTED_SUFFIXES)} file in this folder"))
+        return found
+    if path.is_file():
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            return [path]
+        issues.append(IngestIssue(str(path), _unsupported(path.suffix)))
+    elif path.exists():
+        issues.append(IngestIssue(str(path), "not a regular file or folder"))
+    else:
+        issues.append(IngestIssue(str(path), "no such file or folder"))
+    return []
+
+
+def _read(path: Path) -> tuple[str, str | None]:
+    """The file's text and, when it was not UTF-8, a notice saying how it was decoded."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise IngestError(path, _unsupported(path.suffix))
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IngestError(path, f"cannot read: {e.strerror or e}") from None
+    if not data.strip():
+        raise IngestError(path, "empty file")
+    head = data[:8192]
+    controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
+    if b"\x00" in head or controls > len(head) * 0.1:
+        raise IngestError(path, "binary file, not text")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "not UTF-8; read as Windows-1252 (Latin-1)"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "not UTF-8; read as Latin-1"
+
+
+# --------------------------------------------------------------------------- markdown and text blocks
+
+_ESCAPE = re.compile(r"\\+([\\`*_{}\[\]()#+\-.!<>|~=])")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|ftp)://[^>\s]+|mailto:[^>\s]+)>")
+_FOOTNOTE_REF = re.compile(r"\[\^(\d{1,3})\](?!:)")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EM_STAR = re.compile(r"(?<![\w*\\])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
+_EM_UNDER = re.compile(r"(?<![\w_\\])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+_CODE = re.compile(r"`([^`]+)`")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[-+•]|\*(?!\*))\s+")
+_QUOTE = re.compile(r"^\s*>\s?")
+_RULE = re.compile(r"^[\s=\-_*~#.·•|]*$")
+_NOTE_ITEM = re.compile(r"^\s*\[\^?(\d{1,3})\]:?\s*(.*)$")
+_URL = re.compile(r"https?://[^\s<>()\]]+|\bwww\.[^\s<>()\]]+")
+
+
+def markdown_to_text(raw: str) -> tuple[str, int]:
+    """Plain text of a markdown line or paragraph, and how many of its characters sat in links."""
+    escaped: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        escaped.append(m.group(1))
+        return f"\ue000{len(escaped) - 1}\ue001"
+
+    s = _ESCAPE.sub(hold, raw)
+    s = _IMAGE.sub("", s)
+    link_chars = 0
+
+    def link(m: re.Match) -> str:
+        nonlocal link_chars
+        link_chars += len(m.group(1))
+        return m.group(1)
+
+    s = _LINK.sub(link, s)
+    s = _REF_LINK.sub(link, s)
+
+    def autolink(m: re.Match) -> str:
+        nonlocal link_chars
+        target = m.group(1).removeprefix("mailto:")
+        link_chars += len(target)
+        return target
+
+    s = _AUTOLINK.sub(autolink, s)
+    s = _FOOTNOTE_REF.sub(r"[\1]", s)
+    for _ in range(2):  # nested emphasis: ***x*** or **a *b* c**
+        s = _STRONG.sub(r"\2", s)
+        s = _EM_STAR.sub(r"\1", s)
+        s = _EM_UNDER.sub(r"\1", s)
+    s = _CODE.sub(r"\1", s)
+    s = re.sub("\ue000(\\d+)\ue001", lambda m: escaped[int(m.group(1))], s)
+    return " ".join(s.split()), link_chars
+
+
+def _whole_emphasis(raw: str) -> bool:
+    s = raw.strip()
+    m = re.fullmatch(r"(\*\*|__)(.+)\1", s) or re.fullmatch(r"(\*|_)(?![*_])(.+?)(?<![*_])\1", s)
+    return bool(m) and "**" not in m.group(2) and len(m.group(2).strip()) > 0
+
+
+def _make_block(raw: str, line: int) -> Block | None:
+    heading = 0
+    m = _HEADING.match(raw)
+    if m:
+        heading, raw = len(m.group(1)), m.group(2)
+    raw = _QUOTE.sub("", raw)
+    item = bool(_BULLET.match(raw))
+    raw = _BULLET.sub("", raw)
+    text, link_chars = markdown_to_text(raw)
+    if not re.search(r"\w", text):
+        return None  # rules, stray "=" lines, empty emphasis
+    return Block(text=text, raw=raw.strip(), line=line, heading=heading, emphasis=_whole_emphasis(raw),
+                 link_chars=link_chars, hints=frozenset({"list"}) if item else frozenset())  # fmt: skip
+
+
+def _hard_wrapped(chunks: list[list[tuple[int, str]]]) -> bool:
+    """True when multi-line paragraphs are prose wrapped at a fixed width (their lines are to be joined)."""
+    inner = sorted(len(line.strip()) for chunk in chunks if len(chunk) > 1 for _, line in chunk[:-1])
+    if len(inner) < 2:
+        return False
+    median, p90 = inner[len(inner) // 2], inner[int(len(inner) * 0.9)]
+    return median >= 40 and p90 <= 120
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Blocks of a .txt or .md file.
+
+    Paragraphs wrapped at a fixed width are joined; otherwise (text dumps of
+    web pages, one paragraph per line) every line is its own block, since a
+    dump's lines are the page's elements.
+    """
+    chunks: list[list[tuple[int, str]]] = [[]]
+    for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if line.strip():
+            chunks[-1].append((n, line.rstrip()))
+        elif chunks[-1]:
+            chunks.append([])
+    chunks = [c for c in chunks if c]
+    join = _hard_wrapped(chunks)
+    blocks: list[Block] = []
+    for chunk in chunks:
+        groups: list[tuple[int, list[str]]] = []
+        for n, line in chunk:
+            starts_new = (
+                not join or not groups or _HEADING.match(line) or _BULLET.match(line) or _NOTE_ITEM.match(line)
+                or _RULE.match(line) or re.match(r"^\s*\d{1,3}[.)]\s", line)
+            )  # fmt: skip
+            if starts_new:
+                groups.append((n, [line.strip()]))
+            else:
+                groups[-1][1].append(line.strip())
+            if join and (_HEADING.match(line) or _RULE.match(line)):
+                groups.append((n, []))  # a heading or rule ends the paragraph it sits in
+        for n, lines in groups:
+            if lines:
+                block = _make_block(" ".join(lines), n)
+                if block:
+                    blocks.append(block)
+    return blocks
+
+
+# --------------------------------------------------------------------------- HTML blocks
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """Metadata a page declares about itself (HTML head, JSON-LD); empty for text files."""
+
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    date: str | None = None
+    site: str | None = None
+    language: str | None = None
+    description: str | None = None
+
+
+_HTML_BLOCK_TAGS = frozenset(
+    "p div section article main header footer nav aside ul ol li h1 h2 h3 h4 h5 h6 blockquote pre table thead "
+    "tbody tfoot tr td th dl dt dd figure figcaption form address fieldset details summary body html center".split()
+)
+_HTML_SKIP = frozenset(
+    "script style noscript template svg head iframe select option textarea input canvas object embed map "
+    "video audio picture source track meta link title".split()
+)
+_HTML_EMPHASIS = frozenset({"strong", "b", "em", "i"})
+_BOILERPLATE_CLASS = re.compile(
+    r"(?:^|[-_\s])(?:nav|navbar|navigation|menu|footer|sidebar|share|sharing|social|cookies?|consent|gdpr"
+    r"|newsletter|subscribe|subscription|related|recommended|recommendations?|promo|advert\w*|ads?|banner"
+    r"|breadcrumbs?|popup|modal|widget|outbrain|taboola|paywall|signup|login|toolbar|tags)(?:$|[-_\s])",
+    re.I,
+)
+_COMMENT_CLASS = re.compile(r"comment|disqus|reactions", re.I)
+_LEAD_CLASS = re.compile(r"(?:^|[-_\s])(?:lead|chapo|chapeau|standfirst|intro|summary|excerpt|dek|deck)(?:$|[-_\s])", re.I)
+_BYLINE_CLASS = re.compile(r"(?:^|[-_\s])(?:byline|author|authors|signature)(?:$|[-_\s])", re.I)
+
+
+def _element_hints(el, inherited: frozenset[str]) -> frozenset[str]:
+    tag = el.tag.lower()
+    hints = set(inherited)
+    if tag in ("nav", "footer", "aside", "form"):
+        hints.add(tag)
+    elif tag == "header" and "article" not in hints:
+        hints.add("header")
+    elif tag in ("article", "main"):
+        hints.add("article")
+    role = (el.get("role") or "").lower()
+    if role in ("navigation", "banner", "contentinfo", "complementary", "search", "dialog"):
+        hints.add("boilerplate")
+    elif role in ("main", "article"):
+        hints.add("article")
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if _COMMENT_CLASS.search(names):
+        hints.add("comment")
+    elif _BOILERPLATE_CLASS.search(names):
+        hints.add("boilerplate")
+    if _LEAD_CLASS.search(names):
+        hints.add("lead")
+    if _BYLINE_CLASS.search(names):
+        hints.add("byline")
+    return frozenset(hints)
+
+
+def _hidden(el) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return el.get("hidden") is not None or el.get("aria-hidden") == "true" or "display:none" in style
+
+
+def _inline(el) -> tuple[str, str, int, int]:
+    """An inline element with its descendants: (text, text with links as markdown, link characters, emphasised characters)."""
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    if tag in _HTML_SKIP or _hidden(el):
+        return "", "", 0, 0
+    if tag == "br":
+        return " ", " ", 0, 0
+    if tag == "sup":
+        inner = "".join(el.itertext()).strip()
+        if re.fullmatch(r"\[?\d{1,3}\]?", inner):
+            call = f"[{inner.strip('[]')}]"  # a footnote call
+            return call, call, len(call), 0
+    texts, raws, links, emph = [el.text or ""], [el.text or ""], 0, 0
+    for child in el:
+        if isinstance(child.tag, str):
+            text, raw, l, e = _inline(child)
+            texts.append(text)
+            raws.append(raw)
+            links += l
+            emph += e
+        texts.append(child.tail or "")
+        raws.append(child.tail or "")
+    text, raw = "".join(texts), "".join(raws)
+    if tag == "a":
+        links = len(text.strip())
+        href = (el.get("href") or "").strip()
+        if href.startswith(("http://", "https://")) and text.strip():
+            raw = f"[{text.strip()}]({href})"
+    if tag in _HTML_EMPHASIS:
+        emph = len(text.strip())
+    return text, raw, links, emph
+
+
+def _walk(el, hints: frozenset[str], out: list[Block], prefix: str = "") -> None:
+    texts: list[str] = [el.text or ""]
+    raws: list[str] = [el.text or ""]
+    links = emph = 0
+    tag = el.tag.lower()
+    heading = int(tag[1]) if re.fullmatch(r"h[1-6]", tag) else 0
+    number = int(el.get("start") or 1) if tag == "ol" and (el.get("start") or "1").isdigit() else 1
+
+    def flush() -> None:
+        nonlocal texts, raws, links, emph, prefix
+        text = " ".join("".join(texts).split())
+        if re.search(r"\w", text):
+            raw = prefix + " ".join("".join(raws).split())
+            out.append(Block(text=text, raw=raw, heading=heading, link_chars=links,
+                             emphasis=emph >= 0.95 * len(text), hints=hints))  # fmt: skip
+            prefix = ""  # an ordered item's number goes on its first block only
+        texts, raws, links, emph = [], [], 0, 0
+
+    for child in el:
+        if not isinstance(child.tag, str):
+            texts.append(child.tail or "")
+            raws.append(child.tail or "")
+            continue
+        ctag = child.tag.lower()
+        if ctag in _HTML_SKIP or _hidden(child):
+            pass
+        elif ctag in _HTML_BLOCK_TAGS:
+            flush()
+            item = ""
+            if tag == "ol" and ctag == "li":
+                item, number = f"{number}. ", number + 1
+            child_hints = _element_hints(child, hints)
+            if ctag == "li":
+                child_hints |= {"list"}
+            _walk(child, child_hints, out, item)
+        elif ctag == "hr":
+            flush()
+        else:
+            text, raw, l, e = _inline(child)
+            texts.append(text)
+            raws.append(raw)
+            links += l
+            emph += e
+        texts.append(child.tail or "")
+        raws.append(child.tail or "")
+    flush()
+
+
+def _json_ld(root) -> list[dict]:
+    found: list[dict] = []
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                found.append(item)
+                stack.extend(v for k, v in item.items() if k == "@graph")
+    return found
+
+
+def _names(value) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.strip() and "://" not in value else []
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
+
+
+def html_blocks(html: str) -> tuple[list[Block], PageMeta]:
+    """Blocks of an HTML page (block elements, with layout hints) and the metadata it declares."""
+    import lxml.html  # local: only HTML input needs it
+
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+    try:
+        root = lxml.html.document_fromstring(html)
+    except Exception as e:  # lxml raises several types on garbage; all mean the same to the user
+        raise ValueError(f"not a readable HTML page ({e})") from None
+    metas: dict[str, str] = {}
+    for m in root.iter("meta"):
+        key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
+        if key and m.get("content") and key not in metas:
+            metas[key] = m.get("content").strip()
+    ld = _json_ld(root)
+
+    def first(*keys: str) -> str | None:
+        return next((metas[k] for k in keys if metas.get(k)), None)
+
+    title = first("og:title", "twitter:title", "dc.title")
+    if not title:
+        title = next((str(d["headline"]) for d in ld if d.get("headline")), None)
+    if not title:
+        t = root.find(".//title")
+        title = " ".join(t.text_content().split()) if t is not None and t.text_content().strip() else None
+    authors = [a for k in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+               for a in _names(metas.get(k))]  # fmt: skip
+    if not authors:
+        authors = [n for d in ld for n in _names(d.get("author"))]
+    date_text = first("article:published_time", "og:published_time", "datepublished", "date", "pubdate",
+                      "publishdate", "publish-date", "dc.date", "dc.date.issued", "dcterms.created",
+                      "parsely-pub-date", "sailthru.date")  # fmt: skip
+    if not date_text:
+        date_text = next((str(d["datePublished"]) for d in ld if d.get("datePublished")), None)
+    if not date_text:
+        t = root.find(".//time[@datetime]")
+        date_text = t.get("datetime") if t is not None else None
+    found = find_date(date_text) if date_text else None
+    site = first("og:site_name", "application-name")
+    if not site:
+        site = next((n for d in ld for n in _names(d.get("publisher"))), None)
+    meta = PageMeta(
+        title=title, authors=tuple(dict.fromkeys(authors)), date=found.day if found else None, site=site,
+        language=(root.get("lang") or "").split("-")[0].lower() or None,
+        description=first("description", "og:description"),
+    )  # fmt: skip
+    body = root.find(".//body")
+    blocks: list[Block] = []
+    _walk(body if body is not None else root, frozenset(), blocks)
+    return blocks, meta
+
+
+# --------------------------------------------------------------------------- zones
+
+_NOTES_TITLE = re.compile(
+    r"^(?:notes?(?: et références| and references| de bas de page)?|références|references|sources|footnotes"
+    r"|endnotes|bibliographie|bibliography|renvois)\s*:?$", re.I
+)  # fmt: skip
+_BIO_TITLE = re.compile(
+    r"^(?:p\.?\s?-?\s?s\.?|post-?scriptum|à propos de l'auteur(?:e)?|a propos de l'auteur(?:e)?|l'auteur(?:e)?"
+    r"|les auteurs|about the authors?|the authors?|biographie|biography|bio|auteur|author)\s*:?$", re.I
+)  # fmt: skip
+_COMMENTS_TITLE = re.compile(
+    r"^(?:\d+\s+)?(?:commentaires?|comments?|réactions?|reactions?|responses?|discussion)(?:\s*\(\d+\))?\s*:?$", re.I
+)  # fmt: skip
+_BIO_ROLE = re.compile(
+    r"\b(?:enseign\w*|professeur\w*|professor|chercheu\w*|researcher|docteur|doctor|ph\.?d|doctorant\w*"
+    r"|directeu\w*|director|journaliste|journalist|écrivain\w*|writer|fondat\w*|founder|chargé\w* de"
+    r"|fellow|analyste|analyst|diplômé\w*|graduate|ancien\w*|former|membre|member|dirige|teaches|lecturer"
+    r"|maître de conférences|spécialiste|specialist|consultant\w*|éditeur|editor|rédact\w*|correspondant\w*"
+    r"|correspondent|économiste|economist|historien\w*|historian|politologue|auteur d\w*|author of)\b",
+    re.I,
+)
+
+
+def _title_text(b: Block) -> str:
+    return b.text.strip().strip("*_ ").replace("’", "'")
+
+
+def _zones(blocks: Sequence[Block]) -> list[str]:
+    """Per block: 'main', 'notes', 'bio', 'comments', or '<zone>-label' for the heading that opens a zone."""
+    zone = ["main"] * len(blocks)
+    seen_prose = False
+    i = 0
+    while i < len(blocks):
+        b = blocks[i]
+        text = _title_text(b)
+        short = b.n_words <= 6
+        kind = None
+        if short and (b.heading or "comment" in b.hints or seen_prose) and _COMMENTS_TITLE.match(text):
+            kind = "comments"
+        elif short and _NOTES_TITLE.match(text) and (
+            b.heading or (i + 1 < len(blocks) and _NOTE_ITEM.match(blocks[i + 1].raw or blocks[i + 1].text))
+        ):
+            kind = "notes"
+        elif short and b.heading and _BIO_TITLE.match(text):
+            kind = "bio"
+        elif short and not b.heading and _BIO_TITLE.match(text) and i + 1 < len(blocks) and seen_prose:
+            kind = "bio"
+        if kind:
+            zone[i] = f"{kind}-label"
+            j = i + 1
+            while j < len(blocks) and not _zone_ends(blocks, i, j, kind):
+                zone[j] = kind
+                j += 1
+            i = j
+            continue
+        if seen_prose and _is_note_start(b):
+            j = i
+            while j < len(blocks) and (_is_note_start(blocks[j]) or _NOTE_ITEM.match(blocks[j].raw or blocks[j].text)
+                                       or _is_url_line(blocks[j])):  # fmt: skip
+                zone[j] = "notes"
+                j += 1
+            i = j
+            continue
+        if (b.raw or "").lstrip().startswith("[^") and re.match(r"^\s*\[\^\d{1,3}\]:", b.raw):
+            zone[i] = "notes"  # a markdown footnote definition, wherever it stands
+        if "comment" in b.hints and not b.heading:
+            zone[i] = "comments"
+        if b.n_words >= 25:
+            seen_prose = True
+        i += 1
+    return zone
+
+
+def _is_note_start(b: Block) -> bool:
+    return bool(re.match(r"^\s*\[\^?1\]:?\s", b.raw or b.text))
+
+
+def _is_url_line(b: Block) -> bool:
+    return bool(_URL.search(b.text)) and len(_URL.sub("", b.text).split()) <= 2
+
+
+def _zone_ends(blocks: Sequence[Block], start: int, j: int, kind: str) -> bool:
+    b, opener = blocks[j], blocks[start]
+    if opener.heading:
+        return bool(b.heading) and b.heading <= max(opener.heading, 2) or (kind == "comments" and bool(b.heading))
+    if kind == "bio":
+        return j > start + 1
+    if kind == "notes":
+        return not (_NOTE_ITEM.match(b.raw or b.text) or _is_url_line(b) or re.match(r"^\d{1,3}[.)]\s", b.text))
+    return False  # comments opened by a plain label run to the end of the page
+
+
+# --------------------------------------------------------------------------- roles
+
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_PARTICLE = r"(?:de|du|des|da|di|van|von|der|den|le|la|ben|bin|al|el|d'|d’)"
+_NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{1,4}}"
+_BYLINE = re.compile(
+    rf"(?:^|[\s,;|–—-])(?i:par|by|auteur\s*:|author\s*:|texte de|written by)\s+(?P<names>{_NAME}(?:\s*(?:,|et|and|&)\s*{_NAME})*)"
+)  # the keyword in any case, the names capitalised
+_HONORIFIC = re.compile(r"^(?:dr|pr|prof|professeur|professor|m|mme|mlle|mr|mrs|ms|me|sir|dame)\.?\s+", re.I)
+_BIO_START = re.compile(
+    rf"^(?P<name>{_NAME})\s*,?\s+(?:est|était|a été|enseigne|dirige|is|was|has been|teaches|works|travaille)\b"
+)
+_SPEAKER = re.compile(rf"^(?P<label>(?:(?:Dr|Pr|Prof|M|Mme|Mr|Mrs|Ms)\.?\s+)?{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{0,4}})\s*:\s+(?P<text>\S.*)$", re.S)  # fmt: skip
+
+
+def normalize_name(name: str) -> str:
+    """Natural case for names written in capitals ("Cyrille BRET" -> "Cyrille Bret"), honorifics removed."""
+    name = " ".join(name.split()).strip(" ,;")
+    name = _HONORIFIC.sub("", name)
+
+    def fix(word: str) -> str:
+        if len(word) > 1 and word.isupper() or word.islower() and len(word) > 3:
+            return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word.lower())
+        return word
+
+    return " ".join(fix(w) for w in name.split())
+
+
+def _split_names(names: str) -> list[str]:
+    parts = re.split(r"\s*(?:,|\bet\b|\band\b|&)\s*", names)
+    return [normalize_name(p) for p in parts if len(p.split()) >= 2]
+
+
+def _bio_like(text: str) -> bool:
+    return 4 <= len(words(text)) <= 160 and bool(_BIO_ROLE.search(text) or _BIO_START.match(text))
+
+
+@dataclass
+class _Roles:
+    title: int | None = None
+    dateline: int | None = None
+    byline: int | None = None
+    citation: int | None = None
+    lead: int | None = None
+    bio: int | None = None
+
+    def header(self) -> list[int]:
+        return [p for p in (self.title, self.dateline, self.byline, self.lead) if p is not None]
+
+    def all(self) -> set[int]:
+        return {p for p in (self.title, self.dateline, self.byline, self.citation, self.lead, self.bio) if p is not None}
+
+
+@dataclass
+class _Draft:
+    """Mutable state while a document is assembled (kept out of the frozen records)."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    lead: str | None = None
+    biography: str | None = None
+
+
+def _find_title(mb: Sequence[Block], region: range, meta: PageMeta) -> tuple[int | None, str | None]:
+    limit = region.start if region else len(mb)
+    headings = [p for p in range(limit) if mb[p].heading]
+    h1 = next((p for p in headings if mb[p].heading == 1), None)
+    if h1 is not None:
+        return h1, _title_text(mb[h1])
+    if meta.title:
+        key = normalize_for_match(meta.title)
+        for p in range(len(mb)):
+            k = normalize_for_match(mb[p].text)
+            if k and len(k) >= 10 and k in key:
+                return p, mb[p].text
+        return None, meta.title
+    if headings:
+        return headings[0], _title_text(mb[headings[0]])
+    return None, None
+
+
+def _find_citation(mb: Sequence[Block], title: str | None, skip: int | None) -> int | None:
+    key = normalize_for_match(title or "")
+    if len(key.split()) < 3:
+        return None
+    for p, b in enumerate(mb):
+        k = normalize_for_match(b.text)
+        if p != skip and not b.heading and k != key and f" {key} " in f" {k} " and 6 <= b.n_words <= 80:
+            if find_date(b.text) or re.search(r"\b(1[89]|20)\d\d\b", b.text):
+                return p
+    return None
+
+
+def _citation_site(text: str, title: str) -> str | None:
+    """The publication named in a citation line: the first segment after the title that is not a date or URL."""
+    folded, t = text.replace("’", "'"), title.replace("’", "'")
+    at = folded.find(t)
+    rest = folded[at + len(t) :] if at >= 0 else ""
+    for segment in re.split(r"\s*[,;]\s*", rest):
+        segment = segment.strip(" .«»\"“”")
+        segment = re.sub(r"^(?:in|dans|sur|on)\s*:?\s+", "", segment, flags=re.I)
+        if not segment or find_date(segment) or _URL.search(segment) or not re.search(r"[A-Za-zÀ-ÿ]", segment):
+            continue
+        if re.fullmatch(r"(?:p|pp|vol|n°|no)\.?\s*[\d-]+", segment, re.I):
+            continue
+        name = re.split(r"\s+[:|–—-]\s+", segment)[0].strip()
+        return name or None
+    return None
+
+
+def _headline(mb: Sequence[Block], anchor: int, region: range) -> int | None:
+    """In a text dump without headings: the block just above the dateline (or body) that reads as the headline."""
+    topic = topic_terms(mb, region)
+    best, best_score = None, 0.0
+    for p in range(max(0, anchor - 4), anchor):
+        b = mb[p]
+        t = b.text.strip()
+        if not (3 <= b.n_words <= 40) or is_label(t) or is_copyright(t) or is_strong_furniture(t):
+            continue
+        if _BYLINE.match(" " + t) or find_date(t):
+            continue
+        if t.endswith(".") and not t.endswith("..."):
+            continue
+        if t[:1].islower():
+            continue
+        score = relevance(b, p, region, topic) + 0.01 * (p - anchor)
+        if best is None or score > best_score:
+            best, best_score = p, score
+    return best
+
+
+def _assign_roles(
+    mb: Sequence[Block], verdicts: Sequence[Verdict], region: range, meta: PageMeta, draft: _Draft
+) -> _Roles:
+    """Find title, citation line, dateline, byline, lead and biography among the article zone's blocks."""
+    roles = _Roles()
+    roles.title, draft.title = _find_title(mb, region, meta)
+    roles.citation = _find_citation(mb, draft.title, roles.title)
+    limit = region.start if region else len(mb)
+    dates = [p for p in range(limit) if p not in (roles.title, roles.citation) and not mb[p].heading
+             and mb[p].n_words <= 25 and find_date(mb[p].text)]  # fmt: skip
+    if roles.title is not None:
+        roles.dateline = next((p for p in dates if p > roles.title), None)
+    elif dates:
+        roles.dateline = dates[-1]
+    if draft.title is None:
+        anchor = roles.dateline if roles.dateline is not None else limit
+        roles.title = _headline(mb, anchor, region)
+        draft.title = mb[roles.title].text if roles.title is not None else None
+        if roles.title is not None and roles.citation is None:
+            roles.citation = _find_citation(mb, draft.title, roles.title)
+
+    # Byline: on the dateline, or next to the title or dateline.
+    around = [p for p in (roles.dateline, roles.title) if p is not None]
+    candidates = sorted({q for p in around for q in range(p - 1, p + 3) if 0 <= q < len(mb)})
+    candidates = [p for p in (roles.dateline, *candidates) if p is not None]
+    candidates += [p for p in range(limit) if "byline" in mb[p].hints]
+    for p in candidates:
+        if p == roles.title or p == roles.citation or mb[p].n_words > 15:
+            continue  # a byline is a short line, not a sentence that happens to contain "by"
+        m = _BYLINE.search(mb[p].text)
+        names = _split_names(m.group("names")) if m else []
+        if not names and "byline" in mb[p].hints and 2 <= mb[p].n_words <= 4:
+            names = [normalize_name(mb[p].text)]
+        if names:
+            draft.authors = names
+            if p != roles.dateline:
+                roles.byline = p
+            break
+    if not draft.authors and meta.authors:
+        draft.authors = [normalize_name(a) for a in meta.authors]
+
+    # Lead: the first block after the header that the page marks out (class, emphasis) or prints twice.
+    keys = [normalize_for_match(b.text) for b in mb]
+    header = roles.header()
+    start = max(header) + 1 if header else 0
+    stop = min(len(mb), max(start, region.start if region else 0) + 3)
+    for p in range(start, stop):
+        b = mb[p]
+        if p in roles.all():
+            continue
+        if b.heading:
+            break
+        copies = [q for q, k in enumerate(keys) if k == keys[p] and q != p]
+        marked = "lead" in b.hints or (meta.description and normalize_for_match(meta.description) == keys[p])
+        if b.n_words >= 8 and (
+            marked
+            or (b.emphasis and not verdicts[p].furniture)
+            or (copies and any(not verdicts[q].furniture for q in copies) and not _bio_like(b.text))
+        ):
+            roles.lead, draft.lead = p, b.text
+            break
+        if not verdicts[p].furniture:
+            break
+
+    # Biography in the page itself (outside the main region): "<Name> est/is ..." with a role word.
+    for p, b in enumerate(mb):
+        if (region and p in region) or p in roles.all() or b.heading:
+            continue
+        m = _BIO_START.match(b.text)
+        if m and 10 <= b.n_words <= 160 and _BIO_ROLE.search(b.text):
+            roles.bio, draft.biography = p, b.text
+            if not draft.authors:
+                draft.authors = [normalize_name(m.group("name"))]
+            break
+    return roles
+
+
+# --------------------------------------------------------------------------- body
+
+
+def _markers(text: str) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,3})\]", text)))
+
+
+def _looks_like_heading(text: str, prev: str | None, nxt: str | None) -> bool:
+    n = len(words(text))
+    if not (1 <= n <= 15) or ends_sentence(text) or text.rstrip().endswith(","):
+        return False
+    if not (text[:1].isupper() or text[:1].isdigit()):
+        return False
+    if prev is not None and not ends_sentence(prev):
+        return False
+    return nxt is not None and len(words(nxt)) >= 20 and nxt[:1].isupper()
+
+
+def _interview(texts: Sequence[str]) -> tuple[str | None, set[str]]:
+    """The interviewer's label and the interviewees' labels, when the body is an interview."""
+    labels: list[tuple[str, bool]] = []
+    for t in texts:
+        m = _SPEAKER.match(t)
+        if m and len(m.group("label").split()) <= 5:
+            labels.append((m.group("label"), m.group("text").rstrip().endswith("?")))
+    asking = {lab for lab, q in labels if q}
+    answering = {lab for lab, q in labels if not q}
+    interviewers = asking - answering
+    if not interviewers or not (answering - interviewers):
+        return None, set()
+    interviewer = next(lab for lab, q in labels if lab in interviewers)
+    return interviewer, answering - interviewers
+
+
+def _type_turns(texts: list[str]) -> list[tuple[str, str, str | None]]:
+    """(text, kind, speaker) per body paragraph; prefixes "Name : " of interview turns are stripped."""
+    interviewer, guests = _interview(texts)
+    if interviewer is None:
+        return [(t, "text", None) for t in texts]
+    out: list[tuple[str, str, str | None]] = []
+    state, guest = None, None
+    for t in texts:
+        m = _SPEAKER.match(t)
+        label = m.group("label") if m else None
+        if label == interviewer:
+            out.append((m.group("text"), "question", interviewer))
+            state = "question"
+        elif label in guests:
+            guest = normalize_name(label)
+            out.append((m.group("text"), "answer", guest))
+            state = "answer"
+        elif state is None:
+            out.append((t, "text", None))
+        elif t.rstrip().endswith("?") and len(words(t)) <= 80:
+            out.append((t, "question", interviewer))
+            state = "question"
+        else:
+            out.append((t, "answer", guest))
+            state = "answer"
+    return out
+
+
+# --------------------------------------------------------------------------- notes, comments
+
+
+def _parse_notes(blocks: Sequence[Block]) -> list[Footnote]:
+    notes: list[list] = []  # [number, texts, url]
+    for b in blocks:
+        raw = b.raw or b.text
+        m = _NOTE_ITEM.match(raw) or re.match(r"^\s*(\d{1,3})[.)]\s+(.*)$", raw)
+        if m:
+            text, _ = markdown_to_text(m.group(2))
+            notes.append([int(m.group(1)), [text] if text else [], _first_url(m.group(2))])
+        elif notes:
+            notes[-1][1].append(b.text)  # continuation: further sources of the same note
+            notes[-1][2] = notes[-1][2] or _first_url(raw)
+    return [Footnote(n, " ".join(texts).strip(), url) for n, texts, url in notes]
+
+
+def _first_url(raw: str) -> str | None:
+    m = _LINK.search(raw)
+    if m and m.group(2).startswith(("http", "www")):
+        return m.group(2)
+    m = _URL.search(_ESCAPE.sub(r"\1", raw))
+    return m.group(0).rstrip(".,;") if m else None
+
+
+def _parse_comments(doc_id: str, blocks: Sequence[Block]) -> tuple[list[Comment], set[int]]:
+    """Comments as author line, date line, text lines; returns them and the block indices used."""
+    metas: list[int] = []
+    for j, b in enumerate(blocks):
+        d = find_date(b.text)
+        if d and b.n_words <= 12:
+            rest = (b.text[: d.start] + " " + b.text[d.end :]).strip(" -–—|,")
+            if len(words(rest)) <= 4:
+                metas.append(j)
+    comments: list[Comment] = []
+    used: set[int] = set()
+    starts: list[tuple[int, int, str | None, str]] = []  # (first block, meta block, author, date)
+    for j in metas:
+        d = find_date(blocks[j].text)
+        rest = re.sub(r"^(?:le|on|posted|publié)\s+|\s+(?:le|on|à|at|a écrit|wrote|said)\s*:?$", "",
+                      (blocks[j].text[: d.start] + " " + blocks[j].text[d.end :]).strip(" -–—|,:"), flags=re.I)  # fmt: skip
+        rest = re.sub(r"^\s*(?:à|at|-)?\s*\d{1,2}[:h]\d{2}\s*", "", rest).strip(" -–—|,:")
+        author, first = (rest or None), j
+        if not author and j > 0 and j - 1 not in metas:
+            prev = blocks[j - 1].text.strip()
+            if 1 <= len(words(prev)) <= 4 and not re.search(r"[!?:;»]\s*$", prev) and not is_strong_furniture(prev):
+                author, first = prev, j - 1
+        starts.append((first, j, author, d.iso))
+    for k, (first, j, author, date) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(blocks)
+        lines = []
+        for q in range(j + 1, end):
+            if is_strong_furniture(blocks[q].text):
+                break
+            lines.append(blocks[q].text)
+        if not lines:
+            continue
+        used.update(range(first, j + 1 + len(lines)))
+        comments.append(Comment(id=f"{doc_id}:c{len(comments) + 1}", text="\n".join(lines), author=author, date=date))
+    return comments, used
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+_Item = tuple[str, int | None, list[int]]  # (text, heading level or None, positions of its blocks)
+
+
+def _body_items(
+    mb: Sequence[Block], verdicts: Sequence[Verdict], roles: _Roles, region: range, detect_headings: bool
+) -> list[_Item]:
+    """Kept blocks after the header, without copies of title, lead or biography, pull quotes, page breaks."""
+    role_keys = {normalize_for_match(mb[p].text) for p in (roles.title, roles.lead, roles.bio) if p is not None}
+    header = [p for p in roles.header() if not region or p <= region.start + 2]
+    start = max(header) + 1 if header else 0
+    body = [p for p in range(start, len(mb))
+            if p not in roles.all() and not verdicts[p].furniture
+            and normalize_for_match(mb[p].text) not in role_keys and "byline" not in mb[p].hints]  # fmt: skip
+    prose = [p for p in body if not mb[p].heading]
+    quotes = {prose[k] for k in pull_quotes([mb[p].text for p in prose])}
+    body = [p for p in body if p not in quotes]
+
+    items: list[_Item] = []
+    for k, p in enumerate(body):
+        b = mb[p]
+        level = b.heading or None
+        if level is None and detect_headings:  # plain text: headings are known by their shape
+            prev = mb[body[k - 1]].text if k > 0 else None
+            nxt = mb[body[k + 1]].text if k + 1 < len(body) else None
+            if _looks_like_heading(b.text, prev, nxt):
+                level = 2
+        items.append((_title_text(b) if level else b.text, level, [p]))
+
+    # Page breaks: a paragraph cut without final punctuation continues in the next one, which starts in lowercase.
+    merged: list[_Item] = []
+    for text, level, ps in items:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and level is None
+            and previous[1] is None
+            and "list" not in mb[ps[0]].hints
+            and "list" not in mb[previous[2][-1]].hints
+            and text[:1].islower()
+            and not ends_sentence(previous[0])
+        ):
+            merged[-1] = (f"{previous[0]} {text}", None, previous[2] + ps)
+        else:
+            merged.append((text, level, ps))
+    return merged
+
+
+def _sections_and_paragraphs(doc_id: str, items: Sequence[_Item]) -> tuple[list[Section], list[Paragraph], set[int]]:
+    """Sections from the headings that head some prose, typed paragraphs, and the block positions used."""
+    sections: list[Section] = []
+    used: set[int] = set()
+    current: str | None = None
+    prose: list[tuple[str, str | None, list[int]]] = []
+    for k, (text, level, ps) in enumerate(items):
+        if level is None:
+            prose.append((text, current, ps))
+            continue
+        following = (m[1] is None for m in items[k + 1 :] if m[1] is None or m[1] <= level)
+        if next(following, False):  # a heading with no prose before the next one of its rank is furniture
+            current = text
+            sections.append(Section(len(sections) + 1, text))
+            used.update(ps)
+    paragraphs = []
+    turns = _type_turns([t for t, _, _ in prose])
+    for n, ((_, section, ps), (text, kind, speaker)) in enumerate(zip(prose, turns), start=1):
+        paragraphs.append(Paragraph(id=f"{doc_id}:p{n}", doc_id=doc_id, text=text, kind=kind, n=n,
+                                    section=section, footnotes=_markers(text), speaker=speaker))  # fmt: skip
+        used.update(ps)
+    return sections, paragraphs, used
+
+
+def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: PageMeta | None = None,
+                   detect_headings: bool = False) -> Document:  # fmt: skip
+    """Assemble a Document from page blocks: zones, furniture, roles, body, notes, comments."""
+    meta = meta or PageMeta()
+    if not blocks:
+        raise IngestError(source, "no text found")
+    zones = _zones(blocks)
+    main = [i for i, z in enumerate(zones) if z == "main"]
+    mb = [blocks[i] for i in main]
+    draft = _Draft()
+    first_heading = next((b for b in mb if b.heading), None)
+    title_hint = meta.title or (_title_text(first_heading) if first_heading else None)
+    region = main_region(mb, title_hint)
+    verdicts = classify(mb, title_hint, region=region)
+    roles = _assign_roles(mb, verdicts, region, meta, draft)
+    used: set[int] = set()  # indices into `blocks` that ended up somewhere other than the bin
+    used.update(main[p] for p in roles.all() if p != roles.citation)
+
+    items = _body_items(mb, verdicts, roles, region, detect_headings)
+    sections, paragraphs, positions = _sections_and_paragraphs(doc_id, items)
+    used.update(main[p] for p in positions)
+    if not paragraphs:
+        raise IngestError(source, "no paragraph of article text found")
+
+    # Apparatus zones.
+    notes_blocks = [blocks[i] for i, z in enumerate(zones) if z == "notes"]
+    footnotes = _parse_notes(notes_blocks)
+    used.update(i for i, z in enumerate(zones) if z in ("notes", "notes-label", "bio-label", "comments-label"))
+    bio_blocks = [i for i, z in enumerate(zones) if z == "bio"]
+    bio_text = " ".join(blocks[i].text for i in bio_blocks).strip()
+    if bio_text and _bio_like(bio_text):
+        draft.biography = bio_text
+        used.update(bio_blocks)
+    elif bio_text:  # a post-scriptum that is not about the author: it is the article's last word
+        paragraphs.append(Paragraph(id=f"{doc_id}:p{len(paragraphs) + 1}", doc_id=doc_id, text=bio_text,
+                                    n=len(paragraphs) + 1, section=None, footnotes=_markers(bio_text)))  # fmt: skip
+        used.update(bio_blocks)
+    comment_idx = [i for i, z in enumerate(zones) if z == "comments"]
+    comments, used_c = _parse_comments(doc_id, [blocks[i] for i in comment_idx])
+    used.update(comment_idx[j] for j in used_c)
+
+    # Metadata.
+    if not draft.authors and draft.biography:
+        m = _BIO_START.match(draft.biography)
+        if m:
+            draft.authors = [normalize_name(m.group("name"))]
+    guests = [p.speaker for p in paragraphs if p.kind == "answer" and p.speaker]
+    if not draft.authors and guests:
+        draft.authors = list(dict.fromkeys(guests))
+    date = meta.date
+    if not date and roles.dateline is not None:
+        date = find_date(mb[roles.dateline].text).day
+    citation = mb[roles.citation].text if roles.citation is not None else None
+    if not date and citation and find_date(citation):
+        date = find_date(citation).day
+    site = meta.site
+    if not site and citation and draft.title:
+        site = _citation_site(citation, draft.title)
+    if not site:
+        site = next((p.speaker for p in paragraphs if p.kind == "question" and p.speaker), None)
+    if not draft.authors and citation and draft.title:
+        before = citation.replace("’", "'").split(draft.title.replace("’", "'"))[0]
+        draft.authors = _split_names(before.strip(" ,.«\"“"))
+    title = draft.title or doc_id
+    if meta.site and title.endswith(meta.site):
+        title = re.sub(r"\s*[|–—-]\s*$", "", title[: -len(meta.site)]).strip() or title
+    body_text = " ".join(p.text for p in paragraphs)
+    language = meta.language if meta.language in ("fr", "en") else detect_language(body_text)
+    return Document(
+        id=doc_id,
+        title=title,
+        source=source,
+        authors=tuple(dict.fromkeys(draft.authors)),
+        date=date,
+        site=site,
+        language=language,
+        lead=draft.lead,
+        biography=draft.biography,
+        sections=tuple(sections),
+        paragraphs=tuple(paragraphs),
+        footnotes=tuple(footnotes),
+        comments=tuple(comments),
+        dropped=len(blocks) - len(used),
+    )
+
+
+# --------------------------------------------------------------------------- dates in words
+
+_FR_MONTHS = ("janvier février mars avril mai juin juillet août septembre octobre novembre décembre").split()
+_EN_MONTHS = ("January February March April May June July August September October November December").split()
+
+
+def _french_date(iso: str) -> str:
+    y, m, d = iso[:10].split("-")
+    day = "1er" if int(d) == 1 else str(int(d))
+    return f"{day} {_FR_MONTHS[int(m) - 1]} {y}"
+
+
+def _english_date(iso: str) -> str:
+    y, m, d = iso[:10].split("-")
+    return f"{int(d)} {_EN_MONTHS[int(m) - 1]} {y}"
