@@ -2,7 +2,10 @@
 
 A file becomes a sequence of page blocks (`rag.furniture.Block`): blank-line
 paragraphs of a markdown or hard-wrapped text, single lines of a text dump of
-a web page, block elements of an HTML page. The blocks are split into zones
+a web page, the main content and reader comments trafilatura extracts from an
+HTML page (with its metadata, and the notes the page links its note calls to;
+the page's own block elements read with lxml when trafilatura finds no
+article, and nothing is ever fetched). The blocks are split into zones
 (article, notes, author biography, reader comments) by their headings or
 labels; the article zone goes through the furniture classifier; the kept
 blocks are assigned roles -- title, dateline and byline, lead, biography,
@@ -22,8 +25,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote
 
 from .furniture import (
     Block,
@@ -119,17 +123,29 @@ def parse_document(path: Path, text: str) -> Document:
     """Parse already-decoded `text`, read from `path` (its suffix tells the format, its stem the id)."""
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        try:
-            blocks, meta = html_blocks(text)
-        except ValueError as e:
-            raise IngestError(path, str(e)) from None
-        plain = False
-    elif suffix in (".txt", ".md"):
+        return _html_document(path, text)
+    if suffix in (".txt", ".md"):
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, _unsupported(suffix))
     return build_document(path.stem, str(path), blocks, meta, detect_headings=plain)
+
+
+def _html_document(path: Path, html: str) -> Document:
+    """An HTML page: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
+    try:
+        page = read_html(html)
+    except ValueError as e:
+        raise IngestError(path, str(e)) from None
+    if page.blocks:
+        try:
+            doc = build_document(path.stem, str(path), page.blocks, page.meta)
+        except IngestError:
+            pass  # trafilatura kept nothing the article reading accepts: read the whole page instead
+        else:
+            return replace(doc, dropped=doc.dropped + page.removed)
+    return build_document(path.stem, str(path), page.page_blocks, page.meta)
 
 
 def citable_passages(doc: Document) -> list[Paragraph]:
@@ -349,7 +365,7 @@ def text_blocks(text: str) -> list[Block]:
 
 @dataclass(frozen=True)
 class PageMeta:
-    """Metadata a page declares about itself (HTML head, JSON-LD); empty for text files."""
+    """Metadata of an HTML page (trafilatura's, completed from its head and JSON-LD); empty for text files."""
 
     title: str | None = None
     authors: tuple[str, ...] = ()
@@ -357,6 +373,7 @@ class PageMeta:
     site: str | None = None
     language: str | None = None
     description: str | None = None
+    notes: tuple[Footnote, ...] = ()  # notes the page links its note calls to (HTML)
 
 
 _HTML_BLOCK_TAGS = frozenset(
@@ -521,18 +538,22 @@ def _names(value) -> list[str]:
     return []
 
 
-def html_blocks(html: str) -> tuple[list[Block], PageMeta]:
-    """Blocks of an HTML page (block elements, with layout hints) and the metadata it declares."""
+def _parse_html(html: str):
+    """The page's lxml tree; ValueError when lxml cannot make one."""
     import lxml.html  # local: only HTML input needs it
 
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str input that declares an encoding
     try:
-        root = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html)
     except Exception as e:  # lxml raises several types on garbage; all mean the same to the user
         raise ValueError(f"not a readable HTML page ({e})") from None
+
+
+def _declared_meta(root) -> PageMeta:
+    """What the page's head and JSON-LD declare, read with lxml (the fallback of trafilatura's metadata)."""
     metas: dict[str, str] = {}
     for m in root.iter("meta"):
-        key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
+        key = (m.get("property") or m.get("name") or m.get("itemprop") or m.get("http-equiv") or "").strip().lower()
         if key and m.get("content") and key not in metas:
             metas[key] = m.get("content").strip()
     ld = _json_ld(root)
@@ -562,15 +583,369 @@ def html_blocks(html: str) -> tuple[list[Block], PageMeta]:
     site = first("og:site_name", "application-name")
     if not site:
         site = next((n for d in ld for n in _names(d.get("publisher"))), None)
-    meta = PageMeta(
+    language = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    language = language or first("content-language", "og:locale")
+    return PageMeta(
         title=title, authors=tuple(dict.fromkeys(authors)), date=found.day if found else None, site=site,
-        language=(root.get("lang") or "").split("-")[0].lower() or None,
-        description=first("description", "og:description"),
+        language=_language_code(language), description=first("description", "og:description"),
     )  # fmt: skip
+
+
+def _language_code(value: str | None) -> str | None:
+    """'fr' from 'fr', 'fr-FR' or 'fr_FR'."""
+    code = re.split(r"[-_,;\s]", (value or "").strip().lower())[0]
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
+def _page_blocks(root) -> list[Block]:
     body = root.find(".//body")
     blocks: list[Block] = []
     _walk(body if body is not None else root, frozenset(), blocks)
-    return blocks, meta
+    return blocks
+
+
+def html_blocks(html: str) -> tuple[list[Block], PageMeta]:
+    """Blocks of an HTML page's main content (the page's block elements when trafilatura finds none) and its metadata."""
+    page = read_html(html)
+    return list(page.blocks or page.page_blocks), page.meta
+
+
+# --------------------------------------------------------------------------- HTML through trafilatura
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    """An HTML page read for ingestion.
+
+    `blocks` is the main content trafilatura extracted (hinted "article" and
+    "extracted", which makes the body run to the last of them),
+    then a notes section it left out, then the reader comments (hinted
+    "comment"); it is empty when trafilatura found no content. `page_blocks`
+    is every block element of the page, the fallback. `removed` counts the
+    page blocks trafilatura left out as boilerplate.
+    """
+
+    meta: PageMeta
+    blocks: tuple[Block, ...]
+    page_blocks: tuple[Block, ...]
+    removed: int = 0
+
+
+_TEI_BLOCKS = frozenset({"p", "head", "list", "item", "quote", "table", "row", "div", "ab", "body", "note", "code"})
+# (code is a block only outside a paragraph; inside one it is inline code)
+_TEI_SKIP = frozenset({"graphic", "del"})
+_CALL = re.compile(r"\[?(\d{1,3})\]?")
+_DOUBLE_CALL = re.compile(r"\[\s*\[(\d{1,3})\]\s*\]")
+_NOTE_ANCHOR = re.compile(r"(?:^|[^a-z])(?:fn|note|foot|ref|cite|ftn|bib|nb)", re.I)  # fn1, cite_note-2, _ftn3, nb4
+# The number a note starts with ("1.", "[1]", "(1)", "^1"; "[]" once its link back is gone), and arrows.
+_LEADING_NUMBER = re.compile(r"^\s*[↑^↩]?\s*(?:\[\s*\d{0,3}\s*\]|\(\s*\d{0,3}\s*\)|\^?\d{1,3}\s*[.):]|\^\d{1,3})?\s*")
+
+
+def read_html(html: str) -> HtmlPage:
+    """Read an HTML page: metadata and main content with trafilatura, page blocks with lxml.
+
+    Trafilatura only parses the string given; it never fetches anything (no
+    URL is passed, and its date module reads the tree it is handed).
+    """
+    root = _parse_html(html)
+    page_blocks = _page_blocks(root)
+    declared = _declared_meta(root)
+    notes, note_keys = _linked_notes(root)
+    extracted, tmeta = _trafilatura(root)
+    meta = _merge_meta(tmeta, declared, notes)
+    if extracted is None or extracted.body is None:
+        return HtmlPage(meta, (), tuple(page_blocks))
+
+    main: list[Block] = []
+    _tei_walk(extracted.body, frozenset({"article", "extracted"}), main)
+    # Note texts the page links its calls to are apparatus, not body, even when trafilatura kept them.
+    if note_keys:
+        main = [b for b in main if not _is_note(normalize_for_match(b.text), note_keys)]
+    if not any(not b.heading for b in main):
+        return HtmlPage(meta, (), tuple(page_blocks))
+    page_keys = [normalize_for_match(b.text) for b in page_blocks]
+    main = _with_page_hints(main, page_blocks, page_keys)
+    main += _missing_notes(main, page_blocks, notes)
+    comments = [b for b in page_blocks if "comment" in b.hints]
+    if not comments and extracted.commentsbody is not None:
+        _tei_walk(extracted.commentsbody, frozenset({"comment"}), comments)
+    kept = {normalize_for_match(b.text) for b in main}
+    comments = [b for b in comments if normalize_for_match(b.text) not in kept]
+    kept |= {normalize_for_match(b.text) for b in comments}
+    removed = sum(k not in kept and not _is_note(k, note_keys) for k in page_keys)
+    return HtmlPage(meta, tuple(main + comments), tuple(page_blocks), removed)
+
+
+def _trafilatura(root):
+    """trafilatura's extraction of the main content and comments, and its metadata (either may be None)."""
+    import copy
+
+    import trafilatura  # local: only HTML input needs it
+
+    try:
+        extracted = trafilatura.bare_extraction(
+            root, include_comments=True, include_tables=True, include_links=True, include_formatting=True,
+            include_images=False, with_metadata=False, deduplicate=False,
+        )  # fmt: skip
+    except Exception:  # trafilatura fails in its own ways on odd pages; the lxml reading takes over
+        extracted = None
+    # Metadata from a copy without the reader comments, so that a comment's date is not taken for the
+    # article's, and without guessing dates from the text (a copyright year is no publication date).
+    bare = copy.deepcopy(root)
+    for el in bare.xpath("//*[@class or @id]"):
+        if (
+            _COMMENT_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+            and el.tag not in ("html", "body", "main", "article")
+            and el.find(".//h1") is None  # an article wrapper that merely says it has comments stays
+            and el.getparent() is not None
+        ):
+            el.getparent().remove(el)
+    try:
+        meta = trafilatura.extract_metadata(bare, extensive=False)
+    except Exception:  # as above: the declared metadata read with lxml remains
+        meta = None
+    return extracted, meta
+
+
+def _merge_meta(tmeta, declared: PageMeta, notes: Sequence[Footnote]) -> PageMeta:
+    """Trafilatura's metadata, each missing field taken from what the page declares (the date the other way round)."""
+    if tmeta is None:
+        return PageMeta(declared.title, declared.authors, declared.date, declared.site, declared.language,
+                        declared.description, tuple(notes))  # fmt: skip
+    authors = tuple(a for a in (_clean_author(x) for x in re.split(r"\s*;\s*", tmeta.author or "")) if a)
+    found = find_date(tmeta.date) if tmeta.date else None
+    return PageMeta(
+        title=_clean(tmeta.title) or declared.title,
+        authors=authors or declared.authors,
+        # A date the page declares in its head is the publication date; trafilatura's may come from the text.
+        date=declared.date or (found.day if found else None),
+        site=_clean(tmeta.sitename) or declared.site,
+        language=_language_code(getattr(tmeta, "language", None)) or declared.language,
+        description=_clean(tmeta.description) or declared.description,
+        notes=tuple(notes),
+    )
+
+
+def _clean(value: str | None) -> str | None:
+    text = " ".join((value or "").split())
+    return text or None
+
+
+def _clean_author(value: str) -> str | None:
+    """A name from trafilatura's author field: no "By"/"Par", no URL, no sentence."""
+    value = re.sub(r"^(?i:par|by|de|from|auteur\s*:|author\s*:)\s+", "", " ".join(value.split())).strip(" ,;")
+    if not value or "://" in value or "@" in value or len(value.split()) > 6 or not re.search(r"[^\W\d_]", value):
+        return None
+    return value
+
+
+def _tei_heading(el) -> int:
+    m = re.fullmatch(r"h([1-6])", el.get("rend") or "")
+    return int(m.group(1)) if m else 2
+
+
+def _tei_inline(el) -> tuple[str, str, int, int]:
+    """An inline element of trafilatura's output: (text, text with links as markdown, link characters, emphasised characters)."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in _TEI_SKIP:
+        return "", "", 0, 0
+    if tag == "lb":
+        return " ", " ", 0, 0
+    inner = " ".join("".join(el.itertext()).split())
+    target = (el.get("target") or "").strip()
+    call = _CALL.fullmatch(inner)
+    # A footnote call: a superscript number, or a number linking to an anchor in the page.
+    if call and ((tag == "hi" and el.get("rend") == "#sup") or (tag == "ref" and target.startswith("#"))
+                 or (tag == "ref" and el.find(".//hi[@rend='#sup']") is not None)):  # fmt: skip
+        text = f"[{call.group(1)}]"
+        return text, text, len(text), 0
+    texts, raws, links, emph = [el.text or ""], [el.text or ""], 0, 0
+    for child in el:
+        if isinstance(child.tag, str):
+            text, raw, l, e = _tei_inline(child)
+            texts.append(text)
+            raws.append(raw)
+            links += l
+            emph += e
+        texts.append(child.tail or "")
+        raws.append(child.tail or "")
+    text, raw = "".join(texts), "".join(raws)
+    if tag == "ref":
+        links = len(text.strip())
+        if target.startswith(("http://", "https://")) and text.strip():
+            raw = f"[{text.strip()}]({target})"  # javascript:, mailto: and page anchors keep their text only
+    if tag == "hi" and el.get("rend") in ("#b", "#i"):
+        emph = len(text.strip())
+    return text, raw, links, emph
+
+
+def _tei_walk(el, hints: frozenset[str], out: list[Block], prefix: str = "") -> None:
+    """Blocks of trafilatura's XML output (p, head, list/item, quote, table/row/cell), like `_walk` for HTML."""
+    texts: list[str] = [el.text or ""]
+    raws: list[str] = [el.text or ""]
+    links = emph = 0
+    tag = el.tag
+    heading = _tei_heading(el) if tag == "head" else 0
+    number = 1
+
+    def flush() -> None:
+        nonlocal texts, raws, links, emph, prefix
+        # "[<a href="#nb1">1</a>]" is a call written with its brackets around the link: one pair is enough.
+        text = _DOUBLE_CALL.sub(r"[\1]", " ".join("".join(texts).split()))
+        if re.search(r"\w", text):
+            raw = prefix + _DOUBLE_CALL.sub(r"[\1]", " ".join("".join(raws).split()))
+            out.append(Block(text=text, raw=raw, heading=heading, link_chars=links,
+                             emphasis=emph >= 0.95 * len(text), hints=hints))  # fmt: skip
+            prefix = ""  # an ordered item's number goes on its first block only
+        texts, raws, links, emph = [], [], 0, 0
+
+    for child in el:
+        if not isinstance(child.tag, str):  # processing instructions, XML comments
+            texts.append(child.tail or "")
+            raws.append(child.tail or "")
+            continue
+        ctag = child.tag
+        if ctag == "row":
+            flush()
+            cells = [_tei_inline(c) for c in child if isinstance(c.tag, str)]
+            text = " ; ".join(" ".join(c[0].split()) for c in cells if c[0].strip())
+            if re.search(r"\w", text):
+                raw = " ; ".join(" ".join(c[1].split()) for c in cells if c[1].strip())
+                out.append(Block(text=text, raw=raw, link_chars=sum(c[2] for c in cells), hints=hints | {"list"}))
+        elif ctag in _TEI_BLOCKS and not (ctag == "code" and tag in ("p", "head", "item", "cell", "hi", "ref")):
+            flush()
+            item = ""
+            if tag == "list" and ctag == "item" and el.get("rend") == "ol":
+                item, number = f"{number}. ", number + 1
+            _tei_walk(child, hints | {"list"} if ctag == "item" else hints, out, item)
+        else:
+            text, raw, l, e = _tei_inline(child)
+            texts.append(text)
+            raws.append(raw)
+            links += l
+            emph += e
+        texts.append(child.tail or "")
+        raws.append(child.tail or "")
+    flush()
+
+
+def _with_page_hints(blocks: list[Block], page_blocks: Sequence[Block], keys: Sequence[str]) -> list[Block]:
+    """Trafilatura's blocks, given back what it drops of the page's structure.
+
+    A block found once among the page's blocks gets its lead, byline, nav or
+    form hint (trafilatura keeps no class names). A block that is several
+    consecutive page blocks run together -- trafilatura's last-resort
+    extraction of a page it cannot read -- is split back into them, each with
+    its own hints, so that the classifier sees the navigation among them.
+    """
+    found: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        found.setdefault(k, []).append(i)
+    out: list[Block] = []
+    for b in blocks:
+        key = normalize_for_match(b.text)
+        same = found.get(key, [])
+        if len(same) == 1:
+            extra = page_blocks[same[0]].hints & {"lead", "byline", "nav", "form"}
+            out.append(replace(b, hints=b.hints | extra) if extra else b)
+            continue
+        run = None if same else _run_of(key, keys)
+        out.extend(page_blocks[i] for i in run) if run else out.append(b)
+    return out
+
+
+def _run_of(key: str, keys: Sequence[str]) -> range | None:
+    """Consecutive page blocks whose texts, joined, make `key`."""
+    for i, k in enumerate(keys):
+        if not k or not key.startswith(k):
+            continue
+        joined, j = k, i + 1
+        while len(joined) < len(key) and j < len(keys):
+            if keys[j]:
+                joined = f"{joined} {keys[j]}"
+                if not key.startswith(joined):
+                    break
+            j += 1
+        if joined == key and j - i > 1:
+            return range(i, j)
+    return None
+
+
+def _missing_notes(main: Sequence[Block], page_blocks: Sequence[Block], linked: Sequence[Footnote]) -> list[Block]:
+    """A notes section of the page that trafilatura left out, when the kept text calls notes found nowhere else."""
+    called = {n for b in main for n in _markers(b.text)} - {f.number for f in linked}
+    if not called or "notes" in _zones(main):
+        return []
+    zones = _zones(page_blocks)
+    numbers = {f.number for f in _parse_notes([b for b, z in zip(page_blocks, zones) if z == "notes"])}
+    if not numbers & called:
+        return []
+    return [replace(b, text=b.text.rstrip(" ↩↑"), raw=b.raw.rstrip(" ↩↑"), hints=frozenset())
+            for b, z in zip(page_blocks, zones) if z in ("notes", "notes-label")]  # fmt: skip
+
+
+def _is_note(key: str, note_keys: set[str]) -> bool:
+    """Whether a block's match key is one of the notes' texts, with or without the note's number before it."""
+    return bool(note_keys) and (key in note_keys or re.sub(r"^\d{1,3} ", "", key) in note_keys)
+
+
+def _linked_notes(root) -> tuple[list[Footnote], set[str]]:
+    """Notes the page links its calls to (`<a href="#fn1">1</a>` → the element with id fn1), and their texts as match keys."""
+    notes: dict[int, Footnote] = {}
+    keys: set[str] = set()
+    anchors: dict[str, object] | None = None
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        label = " ".join(a.text_content().split())
+        call = _CALL.fullmatch(label)
+        if not href.startswith("#") or len(href) < 2 or not call:
+            continue
+        in_sup = a.find(".//sup") is not None or any(x.tag == "sup" for x in a.iterancestors())
+        if not (in_sup or label.startswith("[") or _NOTE_ANCHOR.search(href)):
+            continue  # numbered links to anchors that are not note calls: pagination, carousels
+        number = int(call.group(1))
+        if anchors is None:  # every id and name of the page, first occurrence, built once
+            anchors = {}
+            for el in root.iter():
+                for name in (el.get("id"), el.get("name")) if isinstance(el.tag, str) else ():
+                    if name:
+                        anchors.setdefault(name, el)
+        target = anchors.get(unquote(href[1:]))
+        if number in notes or target is None:
+            continue
+        text = _note_text(target)
+        while len(words(text)) < 2 and target.getparent() is not None and target.tag not in ("li", "p", "dd", "div", "td"):
+            target = target.getparent()  # an empty anchor inside the note: the note is its block
+            text = _note_text(target)
+        if len(words(text)) < 2 or target is a or target in a.iterancestors() or a in target.iterancestors():
+            continue  # no text, or a link to itself or to the paragraph that makes the call
+        url = next((h for h in (x.get("href") or "" for x in target.iter("a")) if h.startswith(("http://", "https://"))), None)
+        notes[number] = Footnote(number, text, url)
+        keys.add(normalize_for_match(text))
+    return [notes[n] for n in sorted(notes)], keys
+
+
+def _note_text(el) -> str:
+    """Text of a note element without its back-links (↩, ^, the number linking back to the call)."""
+    parts: list[str] = []
+
+    def visit(node) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        skip = tag in _HTML_SKIP or (
+            tag == "a" and (node.get("href") or "").startswith("#") and not re.search(r"[^\W\d_]", node.text_content())
+        )
+        if not skip:
+            parts.append(node.text or "")
+            for child in node:
+                visit(child)
+                parts.append(child.tail or "")
+        elif tag == "a":
+            parts.append(" ")
+
+    visit(el)
+    text = " ".join("".join(parts).split())
+    text = _LEADING_NUMBER.sub("", text, count=1).strip()
+    return text.rstrip(" ↩↑^").strip()
 
 
 # --------------------------------------------------------------------------- zones
@@ -623,7 +998,10 @@ def _zones(blocks: Sequence[Block]) -> list[str]:
         if kind:
             zone[i] = f"{kind}-label"
             j = i + 1
-            while j < len(blocks) and not _zone_ends(blocks, i, j, kind):
+            # A block the page marks as a reader comment ends a notes or biography zone.
+            while j < len(blocks) and not _zone_ends(blocks, i, j, kind) and (
+                kind == "comments" or "comment" not in blocks[j].hints
+            ):
                 zone[j] = kind
                 j += 1
             i = j
@@ -997,6 +1375,35 @@ def _parse_comments(doc_id: str, blocks: Sequence[Block]) -> tuple[list[Comment]
     return comments, used
 
 
+def _undated_comments(doc_id: str, blocks: Sequence[Block]) -> tuple[list[Comment], set[int]]:
+    """Comments of an HTML page that dates none: every sentence-like block in a comment element, after a name line.
+
+    Only blocks the page marks as comments (the "comment" hint) count, so a text
+    file's "Comments" zone -- which holds the comment form as much as comments -- gives none.
+    """
+    comments: list[Comment] = []
+    used: set[int] = set()
+    author: tuple[int, str] | None = None
+    for j, b in enumerate(blocks):
+        if "comment" not in b.hints or b.hints & {"form", "nav", "footer"} or b.heading or is_strong_furniture(b.text):
+            author = None
+            continue
+        ends = re.search(r"[.!?:;…»]\s*$", b.text) and not re.search(r"\b[A-Z]\.\s*$", b.text)  # "Luc B." is a name
+        name_like = b.n_words <= 4 and not ends and b.text[:1].isupper()
+        if name_like:
+            author = (j, b.text.strip())
+            continue
+        if b.n_words < 3:
+            author = None
+            continue
+        used.add(j)
+        if author:
+            used.add(author[0])
+        comments.append(Comment(id=f"{doc_id}:c{len(comments) + 1}", text=b.text, author=author[1] if author else None))
+        author = None
+    return comments, used
+
+
 # --------------------------------------------------------------------------- assembly
 
 
@@ -1084,6 +1491,9 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     first_heading = next((b for b in mb if b.heading), None)
     title_hint = meta.title or (_title_text(first_heading) if first_heading else None)
     region = main_region(mb, title_hint)
+    extracted = [p for p, b in enumerate(mb) if "extracted" in b.hints and not b.heading]
+    if region and extracted:  # an extractor already cut the page to its article: the body runs to the end of what it kept
+        region = range(region.start, max(region.stop, extracted[-1] + 1))
     verdicts = classify(mb, title_hint, region=region)
     roles = _assign_roles(mb, verdicts, region, meta, draft)
     used: set[int] = set()  # indices into `blocks` that ended up somewhere other than the bin
@@ -1098,6 +1508,10 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     # Apparatus zones.
     notes_blocks = [blocks[i] for i, z in enumerate(zones) if z == "notes"]
     footnotes = _parse_notes(notes_blocks)
+    called = {n for p in paragraphs for n in p.footnotes} | set(_markers(draft.lead or ""))
+    linked = {f.number: f for f in meta.notes if f.number in called}
+    if linked:  # an HTML page links its calls to its notes: those elements are the notes, without their back-links
+        footnotes = sorted({**{f.number: f for f in footnotes}, **linked}.values(), key=lambda f: f.number)
     used.update(i for i, z in enumerate(zones) if z in ("notes", "notes-label", "bio-label", "comments-label"))
     bio_blocks = [i for i, z in enumerate(zones) if z == "bio"]
     bio_text = " ".join(blocks[i].text for i in bio_blocks).strip()
@@ -1110,6 +1524,8 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
         used.update(bio_blocks)
     comment_idx = [i for i, z in enumerate(zones) if z == "comments"]
     comments, used_c = _parse_comments(doc_id, [blocks[i] for i in comment_idx])
+    if not comments:  # HTML comments without a date line: each text the page marks as a comment is one
+        comments, used_c = _undated_comments(doc_id, [blocks[i] for i in comment_idx])
     used.update(comment_idx[j] for j in used_c)
 
     # Metadata.

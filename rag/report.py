@@ -2,7 +2,8 @@
 
 `print_inspect` shows how each document was parsed: metadata, sections,
 paragraph counts by kind, footnotes, reader comments and how many page blocks
-were dropped as furniture. This module formats only; it computes nothing the
+were dropped as furniture. `print_hits` shows ranked passages with their
+scores; `print_answer` an answer with its numbered sources. This module formats only; it computes nothing the
 records do not already hold, and machine-readable output (--json) is the
 command line's job.
 """
@@ -17,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .records import Document
+from .records import Answer, Document, Hit
 
 
 def _clip(text: str | None, limit: int) -> str:
@@ -95,3 +96,45 @@ def print_inspect(documents: Sequence[Document], console: Console | None = None)
         f"{_count(len(documents), 'document')}, {_count(paragraphs, 'paragraph')}, "
         f"{_count(dropped, 'block')} dropped as page furniture"
     )
+
+
+def _where(doc: Document | None, section: str | None, n: int | None, kind: str) -> str:
+    parts = [doc.title if doc else "?"]
+    if section:
+        parts.append(section)
+    parts.append(f"¶ {n}" if n else kind)
+    return " — ".join(parts)
+
+
+def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(show_lines=True, expand=True)
+    for col, kw in (("#", {"justify": "right", "no_wrap": True}), ("passage", {"no_wrap": True}),
+                    ("where / best sentence", {"ratio": 1}), ("fused", {"justify": "right"}),
+                    ("dense", {"justify": "right"}), ("bm25", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for h in hits:
+        p = h.passage
+        cell = Text(_where(documents.get(p.doc_id), p.section, p.n, p.kind) + "\n", style="dim")
+        cell.append(h.best_sentence)
+        table.add_row(str(h.rank), p.id, cell, f"{h.score:.4f}", f"{h.dense_score:.3f}", f"{h.bm25_score:.2f}")
+    console.print(table)
+
+
+def print_answer(answer: Answer, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(Text(answer.text), style="yellow" if answer.abstained else None)
+    if not answer.citations:
+        return
+    console.print()
+    console.print(Text("Sources", style="bold"))
+    for c in answer.citations:
+        d, p = c.document, c.passage
+        head = Text(f"[{c.marker}] ", style="bold cyan")
+        head.append(f"{d.title}", style="bold")
+        head.append(f" — {', '.join(d.authors) or d.site or '?'}, {d.date or 's.d.'}")
+        head.append(f" — {p.section + ', ' if p.section else ''}{'¶ ' + str(p.n) if p.n else p.kind}  ({p.id})", style="dim")
+        console.print(head)
+        console.print(Text(f"    « {c.quote} »", style="italic"))
+        for f in c.footnotes:
+            console.print(Text(f"    note {f.number}: {f.url or f.text}", style="blue"))
