@@ -1,0 +1,385 @@
+"""The chat page: a Gradio app over a loaded `Renvoi` pipeline.
+
+`build_app` lays out the page (chat, source panel, examples, settings) and
+wires its events; `launch` serves it on loopback by default, with the share
+link, analytics and file serving outside the page's own assets all off.
+The conversation of each browser session lives in a `gr.State` (`Session`);
+follow-ups are passed to the pipeline as `Turn`s.
+
+Opening a source: a marker `[n]` or a source entry under an answer is a link
+to `#rv-<turn>-<ref>`; the page script (`PAGE_JS`) catches the click, writes
+the key into a hidden textbox, and its change event renders the panel. The
+chooser above the panel lists the same sources for keyboard and API users.
+
+The event handlers (`Chat.ask`, `Chat.open_source`) never raise: an empty,
+over-long or failing question becomes a readable message in the chat. This
+module does not rank, compose or render HTML itself (see `ui/render.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rag.records import Turn
+
+from .render import (
+    SourceRef,
+    parse_source_key,
+    render_answer,
+    render_notice,
+    render_panel,
+    render_panel_placeholder,
+    render_question,
+    source_refs,
+)
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from rag.pipeline import Renvoi
+
+log = logging.getLogger("renvoi.ui")
+
+ANSWER_MODES = ("extractive",)  # "generative" will join when a generator exists
+MAX_K = 20
+# Answers use the CPU-bound embedding model: one at a time avoids two requests
+# fighting over the cores; panel and page events are cheap and run alongside.
+ASK_CONCURRENCY = 1
+DEFAULT_CONCURRENCY = 4
+QUEUE_MAX_SIZE = 64
+
+PAGE_CSS = """
+.rv-answer { line-height: 1.5; }
+.rv-lead { margin: 0 0 .3em 0; font-weight: 600; }
+.rv-claims { margin: 0 0 .6em 0; padding-left: 1.2em; }
+.rv-claims li { margin: .25em 0; }
+.rv-who { font-style: italic; }
+sup.rv-ref { font-size: .8em; }
+a.rv-marker { font-weight: 700; text-decoration: none; color: #1d4ed8;
+  padding: 0 .15em; border-radius: 3px; background: #dbeafe; }
+a.rv-marker:hover, a.rv-open:hover { text-decoration: underline; }
+.rv-sources, .rv-related { border-top: 1px solid #d4d4d8; margin-top: .5em; padding-top: .4em; font-size: .92em; }
+.rv-sources-title, .rv-related-title { font-weight: 700; text-transform: uppercase; font-size: .8em;
+  letter-spacing: .05em; color: #52525b; margin-bottom: .2em; }
+.rv-related { background: #f4f4f5; border: 1px dashed #a1a1aa; border-radius: 6px; padding: .4em .7em; }
+.rv-source-list, .rv-related-list { margin: 0; padding-left: 0; list-style: none; }
+.rv-source, .rv-related-item { margin: .35em 0; }
+a.rv-open { text-decoration: none; color: #1d4ed8; }
+.rv-src-marker { font-weight: 700; }
+.rv-src-title { font-weight: 600; }
+.rv-src-byline, .rv-src-where { color: #52525b; }
+.rv-src-quote { color: #3f3f46; margin: .1em 0 0 1.8em; font-style: italic; }
+.rv-fns { margin: .15em 0 0 1.8em; padding: 0; list-style: none; font-size: .92em; }
+.rv-fn-num { font-weight: 600; color: #52525b; }
+.rv-fns a { overflow-wrap: anywhere; color: #1d4ed8; }
+.rv-abstain { font-weight: 600; color: #92400e; background: #fef3c7; border-left: 4px solid #f59e0b;
+  padding: .35em .6em; border-radius: 4px; margin-bottom: .4em; }
+.rv-notice { padding: .35em .6em; border-radius: 4px; margin-bottom: .4em; }
+.rv-notice.rv-error { background: #fee2e2; color: #991b1b; }
+.rv-notice.rv-info { background: #e0f2fe; color: #075985; }
+.rv-hits { margin-top: .5em; font-size: .85em; }
+.rv-hits summary { cursor: pointer; color: #52525b; }
+.rv-hits-table { width: 100%; table-layout: auto; font-size: .95em; }
+.rv-hits-table td, .rv-hits-table th { padding: .15em .4em; vertical-align: top; text-align: left; }
+.rv-hits-table .rv-num { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
+.rv-hits-table .rv-doc { min-width: 9em; }
+.rv-hits-table .rv-where { min-width: 4em; }
+.rv-hits-table td:last-child { min-width: 14em; }
+.rv-panel { line-height: 1.55; }
+.rv-panel-empty { color: #71717a; font-style: italic; }
+.rv-panel-marker { font-weight: 700; color: #1d4ed8; }
+.rv-panel-title { font-weight: 700; font-size: 1.1em; }
+.rv-panel-byline, .rv-panel-section { color: #52525b; font-size: .92em; }
+.rv-panel-head { border-bottom: 1px solid #d4d4d8; padding-bottom: .4em; margin-bottom: .6em; }
+.rv-panel-status { font-weight: 600; color: #92400e; margin-bottom: .4em; }
+.rv-context { opacity: .55; font-size: .92em; }
+.rv-focus { border-left: 3px solid #1d4ed8; padding-left: .6em; }
+.rv-pn { font-weight: 600; color: #71717a; font-size: .85em; margin-right: .3em; }
+.rv-focus mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+.rv-focus mark.rv-mark-related { background: #e4e4e7; }
+.rv-panel-notes { margin: -.4em 0 .9em .9em; }
+#rv-side { position: sticky; top: .5rem; align-self: flex-start; }
+"""
+
+# Clicks on markers and source entries (links to #rv-<turn>-<ref>) open the
+# source in the panel; the timestamp makes a second click on the same source a change.
+PAGE_JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const a = event.target.closest('a[href^="#rv-"]');
+    if (!a) return;
+    event.preventDefault();
+    const box = document.querySelector('#rv-source-key textarea, #rv-source-key input');
+    if (!box) return;
+    box.value = a.getAttribute('href').slice(1) + '|' + Date.now();
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    const panel = document.getElementById('rv-side');
+    if (panel) {
+      const r = panel.getBoundingClientRect();
+      if (r.top > window.innerHeight || r.bottom < 0) panel.scrollIntoView({behavior: 'smooth', block: 'start'});
+    }
+  });
+}
+"""
+
+
+# ---------------------------------------------------------------- session state
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One answered question of a session, with what follow-ups and the panel need."""
+
+    question: str
+    answer: str
+    resolved: str | None
+    passage_ids: tuple[str, ...]
+    sources: tuple[SourceRef, ...]
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one browser session holds: the chat messages and the answered turns."""
+
+    messages: tuple[dict, ...] = ()
+    turns: tuple[ChatTurn, ...] = ()
+    shown: str | None = None  # key of the source in the panel
+
+    def history(self) -> list[Turn]:
+        return [Turn(t.question, t.answer, t.resolved, t.passage_ids) for t in self.turns]
+
+    def source(self, key: str | None) -> SourceRef | None:
+        return next((s for t in self.turns for s in t.sources if s.key == key), None)
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(s.label, s.key) for t in self.turns for s in t.sources]
+
+
+def check_settings(k: object, mode: object, max_k: int = MAX_K) -> tuple[int, str]:
+    """k as an int in 1..max_k and a known answer mode; ValueError naming the bad value otherwise."""
+    bad = ValueError(f"number of passages must be a whole number from 1 to {max_k}, not {k!r}")
+    if isinstance(k, bool) or not isinstance(k, int | float) or isinstance(k, float) and not k.is_integer():
+        raise bad  # sliders send floats such as 5.0
+    k_int = int(k)
+    if not 1 <= k_int <= max_k:
+        raise bad
+    if mode not in ANSWER_MODES:
+        raise ValueError(f"unknown answer mode {mode!r}; allowed: {', '.join(ANSWER_MODES)}")
+    return k_int, str(mode)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+class Chat:
+    """The page's event handlers over one shared pipeline (state: the pipeline)."""
+
+    def __init__(self, renvoi: "Renvoi"):
+        self.renvoi = renvoi
+        self.max_chars = renvoi.config.max_question_chars
+
+    def ask(self, question: str | None, session: Session | None, k: object, mode: object,
+            show_hits: bool) -> tuple[Session, str | None]:
+        """The session with the question and its answer (or a readable notice) appended,
+        and the key of the source to show in the panel (the answer's first, if any)."""
+        session = session or Session()
+        question = (question or "").strip()
+        if not question:
+            msg = {"role": "assistant", "content": render_notice("Please type a question first.")}
+            return replace(session, messages=(*session.messages, msg)), session.shown
+        notice = None
+        if len(question) > self.max_chars:
+            notice = f"Your question was truncated from {len(question)} to {self.max_chars} characters."
+            question = question[: self.max_chars]
+        user = {"role": "user", "content": render_question(question)}
+        turn_no = len(session.turns) + 1
+        try:
+            k_int, _mode = check_settings(k, mode)
+            answer = self.renvoi.ask(question, history=session.history(), k=k_int)
+            html = render_answer(answer, turn_no, self.renvoi.documents, show_hits=bool(show_hits), notice=notice)
+            sources = tuple(source_refs(answer, turn_no, self.renvoi.documents))
+        except ValueError as e:  # bad settings or input caught at a boundary: say what was wrong
+            bot = {"role": "assistant", "content": render_notice(str(e))}
+            return replace(session, messages=(*session.messages, user, bot)), session.shown
+        except Exception as e:  # the page must answer with a message, never a traceback
+            log.exception("answering %r failed", question)
+            text = f"Sorry, this question could not be answered ({type(e).__name__}: {e})."
+            bot = {"role": "assistant", "content": render_notice(text)}
+            return replace(session, messages=(*session.messages, user, bot)), session.shown
+        turn = ChatTurn(
+            question=question, answer=answer.text, resolved=answer.resolved_question or question,
+            passage_ids=tuple(c.passage.id for c in answer.citations), sources=sources,
+        )
+        bot = {"role": "assistant", "content": html}
+        shown = sources[0].key if sources and sources[0].cited else session.shown
+        return Session(messages=(*session.messages, user, bot), turns=(*session.turns, turn), shown=shown), shown
+
+    def panel(self, session: Session | None, key: str | None) -> str:
+        """The panel's HTML for the source `key` of the session (a placeholder if unknown)."""
+        ref = (session or Session()).source(key)
+        if ref is None:
+            return render_panel_placeholder()
+        try:
+            row = self.renvoi.index.row[ref.passage_id]
+            passage = self.renvoi.index.passages[row]
+            document = self.renvoi.documents[passage.doc_id]
+        except (KeyError, IndexError):
+            return render_notice("This source is no longer in the index.")
+        marker = f"[{key.split('-', 1)[1]}]" if ref.cited else ""
+        return render_panel(passage, document, ref.highlight, cited=ref.cited, marker=marker, lang=ref.lang)
+
+    def open_source(self, value: str | None, session: Session | None) -> tuple[Session, str]:
+        """The session with `value` (a key as the page sends it) as the shown source, and the panel."""
+        session = session or Session()
+        key = parse_source_key(value or "")
+        if key is None or session.source(key) is None:
+            return session, self.panel(session, None)
+        return replace(session, shown=key), self.panel(session, key)
+
+
+# ---------------------------------------------------------------- the page
+
+
+_NUMBERING = re.compile(r"^\s*(?:[IVXLC]+|\d+)[.)]\s+")  # "II. " or "3) " before a section title
+
+
+def example_questions(documents: Sequence, limit: int = 2) -> list[str]:
+    """Questions in French and English that fit any corpus: about each document's
+    author and date (answered from its metadata card) and about its first section."""
+    out: list[str] = []
+    for d in list(documents)[:limit]:
+        out.append(f"Qui a écrit « {d.title} », et quand ?")
+        sections = [_NUMBERING.sub("", s.title) for s in getattr(d, "sections", ()) if s.title]
+        if sections:
+            out.append(f"What does the article say about “{sections[0]}”?")
+        else:
+            out.append(f"What is “{d.title}” about?")
+    return out
+
+
+def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr.Blocks":
+    """The chat page over `renvoi` (not launched; see `launch`)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import gradio as gr
+
+    chat = Chat(renvoi)
+    config = renvoi.config
+    if examples is None:
+        examples = example_questions(list(renvoi.documents.values()))
+    m = renvoi.index.manifest
+
+    with gr.Blocks(title="renvoi — cited answers", analytics_enabled=False) as demo:
+        session = gr.State(Session())
+        gr.Markdown(
+            "## renvoi — answers quoted from your articles\n"
+            f"Ask in French or English. Every claim is a verbatim quote with a marker **[n]**; "
+            f"click it to read the paragraph in context. "
+            f"Index: {m.n_documents} articles, {m.n_passages} passages."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    label="Conversation", height=560, elem_id="rv-chat", latex_delimiters=[],
+                    sanitize_html=True, render_markdown=True, feedback_options=None,
+                    buttons=[],  # no "share" to an outside site; a copy button would copy HTML
+                    placeholder="Ask a question about the articles: the answer quotes them and cites each paragraph.",
+                )
+                with gr.Row():
+                    question_box = gr.Textbox(
+                        label="Question", placeholder="e.g. Quelle est la position de la Russie en Syrie ?",
+                        scale=5, lines=1, max_lines=4, elem_id="rv-question", autofocus=True,
+                        max_length=None, submit_btn=False,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="rv-send")
+                    clear = gr.Button("New conversation", scale=1, min_width=80, elem_id="rv-clear")
+                if examples:
+                    gr.Examples(examples=[[q] for q in examples], inputs=[question_box], label="Examples")
+                with gr.Accordion("Settings", open=False, elem_id="rv-settings"):
+                    k_slider = gr.Slider(1, MAX_K, value=config.k, step=1, label="Passages retrieved (k)", elem_id="rv-k")
+                    mode_radio = gr.Radio(list(ANSWER_MODES), value=ANSWER_MODES[0], label="Answer mode",
+                                    info="Extractive: verbatim quotes only.", elem_id="rv-mode")
+                    hits_box = gr.Checkbox(False, label="Show retrieved passages with their scores",
+                                            elem_id="rv-show-hits")
+            with gr.Column(scale=2, min_width=320, elem_id="rv-side"):
+                gr.Markdown("### Source in context")
+                chooser = gr.Dropdown(choices=[], value=None, label="Source", interactive=True,
+                                      elem_id="rv-chooser", allow_custom_value=False)
+                panel = gr.HTML(render_panel_placeholder(), label="Source in context", show_label=False,
+                                elem_id="rv-panel")
+        source_key = gr.Textbox(visible="hidden", elem_id="rv-source-key")
+
+        def on_ask(question, s, k, mode, show_hits):
+            s2, shown = chat.ask(question, s, k, mode, show_hits)
+            return ("", list(s2.messages), s2, gr.update(choices=s2.choices(), value=shown),
+                    chat.panel(s2, shown))
+
+        ask_args = dict(
+            fn=on_ask, inputs=[question_box, session, k_slider, mode_radio, hits_box],
+            outputs=[question_box, chatbot, session, chooser, panel],
+            concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer",
+        )
+        question_box.submit(**ask_args, api_name="ask")
+        send.click(**ask_args, api_visibility="private")
+
+        def on_open(value, s):
+            s2, html = chat.open_source(value, s)
+            return s2, html, gr.update(value=s2.shown)
+
+        source_key.change(on_open, [source_key, session], [session, panel, chooser], api_visibility="private",
+                          show_progress="hidden")
+
+        def on_choose(key, s):
+            s2, html = chat.open_source(key, s)
+            return s2, html
+
+        chooser.input(on_choose, [chooser, session], [session, panel], api_visibility="private",
+                      show_progress="hidden")
+
+        def on_clear():
+            return Session(), [], gr.update(choices=[], value=None), render_panel_placeholder(), ""
+
+        clear.click(on_clear, None, [session, chatbot, chooser, panel, question_box], api_visibility="private")
+        # the chat's own trash icon empties the view: forget the conversation with it
+        chatbot.clear(on_clear, None, [session, chatbot, chooser, panel, question_box], api_visibility="private")
+
+        def answer_json(question: str, k: int = config.k) -> dict:
+            """The answer to one question as JSON (the same fields as `renvoi ask --json`)."""
+            text = (question or "").strip()
+            if not text:
+                return {"error": "the question is empty"}
+            k_int, _ = check_settings(k, ANSWER_MODES[0])
+            return renvoi.ask(text[: chat.max_chars], k=k_int).to_dict()
+
+        gr.api(answer_json, api_name="answer", concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer")
+        demo.load(None, None, None, js=PAGE_JS)
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    return demo
+
+
+def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block: bool = True,
+           quiet: bool = True, examples: Sequence[str] | None = None) -> "gr.Blocks":
+    """Serve the chat page on host:port; return the running app (after it stops, if `block`)."""
+    if not 0 < port < 65536:
+        raise ValueError(f"port must be between 1 and 65535, not {port}")
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import gradio as gr
+
+    demo = build_app(renvoi, examples=examples)
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
+    demo.launch(
+        server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=quiet,
+        show_error=False, ssr_mode=False, mcp_server=False, enable_monitoring=False, inbrowser=False,
+        footer_links=["api"], theme=theme, css=PAGE_CSS,
+    )
+    if block:
+        try:
+            demo.block_thread()
+        finally:
+            demo.close()
+    return demo
