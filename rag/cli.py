@@ -166,6 +166,38 @@ def ask_cmd(
         print_answer(answer)
 
 
+@app.command("chat")
+def chat_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens the page to your network."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+) -> None:
+    """Start the chat page (building the index first if there is none) and print its local URL."""
+    import os
+
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
+    if host in ("0.0.0.0", "::", ""):
+        _err(f"warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
+             "machine can use the page; there is no login")
+    config = _config(index_dir, model)
+    if not (Path(config.index_dir) / "manifest.json").is_file():
+        _err(f"no index in {config.index_dir} yet: building it first")
+    r = _open(config)
+    from ui.app import launch
+
+    try:
+        demo = launch(r, host=host, port=port, block=False)
+    except OSError as e:  # gradio's message names its own settings, not our flags
+        raise UserError(f"cannot listen on {host}:{port}: the port is taken or the address is not "
+                        "available; choose another --port or --host") from e
+    typer.echo(f"renvoi: chat page at {demo.local_url} (Ctrl+C to stop)")
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
+
+
 def _check_question(question: str, config: Config) -> str:
     """Reject an empty question (exit 2); truncate an over-long one with a notice."""
     if not question or not question.strip():
@@ -175,6 +207,72 @@ def _check_question(question: str, config: Config) -> str:
         _err(f"question truncated from {len(question)} to {config.max_question_chars} characters")
         question = question[: config.max_question_chars]
     return question
+
+
+@app.command("eval")
+def eval_cmd(
+    questions: Path = typer.Option(Path("eval/questions.jsonl"), "--questions", help="Question set, one JSON object a line."),
+    out: Path = typer.Option(Path("eval/report"), "--out", help="Folder for report.md, results.json and the charts."),
+    k: int = typer.Option(10, "--k", help="Passages retrieved per question and retriever (metrics stop at 10)."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when a metric misses its bar in the thresholds file."),
+    thresholds: Path = typer.Option(Path("eval/thresholds.toml"), "--thresholds", help="Bars checked by --check."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+) -> None:
+    """Score retrieval (dense, BM25, hybrid) and answers on a question set; write a report."""
+    import time
+    from datetime import datetime
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .evalreport import print_summary, write_report
+    from .evaluate import collect, embedding_similarity, load_questions, load_thresholds, outcome, resolve_gold
+
+    t0 = time.perf_counter()
+    if k < 1:
+        raise ValueError(f"--k must be at least 1, got {k}")
+    qs = load_questions(questions)  # before loading anything: a bad file fails at once
+    bars = load_thresholds(thresholds) if check or thresholds.exists() else None
+    config = _config(index_dir, model)
+    r = _open(config)
+    gold, data_errors = resolve_gold(qs, r.passages, r.documents)
+    notes = []
+    try:
+        similarity = embedding_similarity(r.embedder)
+    except Exception as e:  # support then rests on verbatim quotes alone
+        similarity = None
+        notes.append(f"no similarity for support ({type(e).__name__}: {e})")
+    with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("questions", total=len(qs))
+        results, no_answers = collect(
+            r, qs, gold, k, similarity=similarity, on_question=lambda i, q: bar.update(task, completed=i)
+        )
+    info = {
+        "questions": str(questions),
+        "model": config.model,
+        "index_dir": str(config.index_dir),
+        "k": k,
+        "answer_k": config.k,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - t0, 2),
+        "similarity": similarity is not None,
+        "answers_unavailable": no_answers,
+        "threshold_split": bars.split if bars else None,
+        "notes": notes,
+    }
+    result = outcome(results, data_errors, bars, info)
+    print_summary(result)
+    written = write_report(result, out)
+    typer.echo(f"report: {written[0]} (with {', '.join(p.name for p in written[1:])})")
+    if check:
+        for c in result.below_bar:
+            _err(f"below bar: {c.line()}")
+        errored = [x.question.id for x in results if x.errors]
+        if errored:
+            _err(f"{len(errored)} question(s) raised errors: {', '.join(errored)}")
+        if result.below_bar or errored:
+            raise UserError(f"check failed: {len(result.below_bar)} metric(s) below their bar", code=1)
 
 
 def main(argv: list[str] | None = None) -> int:
