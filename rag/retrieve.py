@@ -91,6 +91,18 @@ def reciprocal_rank_fusion(rankings: list[np.ndarray], weights: list[float], k: 
     return fused
 
 
+def zscore_fusion(dense: np.ndarray, bm25: np.ndarray, bm25_weight: float) -> np.ndarray:
+    """Sum of the standardised scores, BM25 weighted: unlike RRF it keeps how far
+    ahead the dense leader is, which matters when BM25 only matches names."""
+
+    def z(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float64)
+        sd = x.std()
+        return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+    return z(dense) + bm25_weight * z(bm25)
+
+
 def ranking(scores: np.ndarray) -> np.ndarray:
     """Positions sorted by descending score, ties broken by position (deterministic)."""
     return np.lexsort((np.arange(len(scores)), -scores))
@@ -164,6 +176,8 @@ class Retriever:
             fused = s.dense.astype(np.float64)
         elif mode == "bm25":
             fused = s.bm25.astype(np.float64)
+        elif self.config.fusion == "zscore":
+            fused = zscore_fusion(s.dense, s.bm25, self.config.bm25_weight)
         else:
             # BM25 only votes for candidates it actually matched.
             matched = ranking(s.bm25)[: int(np.count_nonzero(s.bm25))]

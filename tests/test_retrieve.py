@@ -89,3 +89,19 @@ def test_hybrid_uses_both_signals(small_docs, hash_embedder):
 def test_k_larger_than_corpus(small_docs, hash_embedder):
     r = _retriever(small_docs, hash_embedder)
     assert len(r.search("Lyon", k=50, mode="dense")) == 5
+
+
+def test_zscore_fusion_keeps_a_clear_dense_leader():
+    from rag.retrieve import zscore_fusion
+
+    dense = np.array([0.9, 0.5, 0.5, 0.5])
+    bm25 = np.array([0.0, 3.0, 0.0, 0.0])  # BM25 prefers another candidate, weakly weighted
+    fused = zscore_fusion(dense, bm25, 0.2)
+    assert int(np.argmax(fused)) == 0
+    assert fused[1] > fused[2]  # BM25 still breaks the tie among the rest
+    assert np.allclose(zscore_fusion(np.ones(3), np.ones(3), 1.0), 0.0)  # no spread, no signal
+
+
+def test_config_rejects_unknown_fusion():
+    with pytest.raises(ValueError, match="allowed: zscore, rrf"):
+        Config(fusion="max")
