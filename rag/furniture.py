@@ -23,10 +23,11 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from .text import detect_language, fold
 
 # --------------------------------------------------------------------------- text patterns
 
@@ -147,12 +148,6 @@ def find_date(text: str) -> DateMatch | None:
     return best
 
 
-def fold(text: str) -> str:
-    """Lowercase without accents and with straight apostrophes, for matching."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
-
-
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
@@ -175,14 +170,6 @@ def content_terms(text: str) -> Counter[str]:
 def stopword_ratio(text: str) -> float:
     ws = [w.lower() for w in _WORD.findall(text)]
     return sum(w in STOPWORDS for w in ws) / len(ws) if ws else 0.0
-
-
-def detect_language(text: str) -> str:
-    """'fr' or 'en', whichever stoplist covers more of the words (French on a tie)."""
-    ws = [w.lower() for w in _WORD.findall(text)]
-    fr = sum(w in FR_STOPWORDS and w not in EN_STOPWORDS for w in ws)
-    en = sum(w in EN_STOPWORDS and w not in FR_STOPWORDS for w in ws)
-    return "en" if en > fr else "fr"
 
 
 def is_copyright(text: str) -> bool:

@@ -20,8 +20,8 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip accents: 'États' -> 'etats'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower-case, strip accents and straighten apostrophes: 'États’' -> "etats'"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'").replace("‘", "'"))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe").replace("æ", "ae")
 
 
