@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from .config import Config
+from .generate import GenerationError
 
 app = typer.Typer(
     add_completion=False,
@@ -66,6 +67,20 @@ def inspect_cmd(
 
 INDEX_DIR_OPT = typer.Option(None, "--index-dir", help="Index folder (default .renvoi/index).")
 MODEL_OPT = typer.Option(None, "--model", help="Embedding model: the bundled e5-small, or a sentence-transformers name or folder.")
+
+
+LLM_OPT = typer.Option(None, "--llm", help="Have this transformers chat model (folder or hub name) write the "
+                       "answers; every citation is checked. Default: extractive quotes.")
+LLM_URL_OPT = typer.Option(None, "--llm-url", help="Have an OpenAI-compatible server write the answers, "
+                           "e.g. http://127.0.0.1:8080/v1 (with --llm-model).")
+LLM_MODEL_OPT = typer.Option(None, "--llm-model", help="The model name the --llm-url server runs.")
+
+
+def _ready_llm(r, config: Config) -> None:
+    """Load the configured language model (or reach its server) before any question, so a
+    missing model or a server that is down is one clear error, not one per question."""
+    if config.generative:
+        r.generator.check()
 
 
 def _config(index_dir: Path | None = None, model: str | None = None, **changes) -> Config:
@@ -140,13 +155,17 @@ def ask_cmd(
     jsonl: bool = typer.Option(False, "--jsonl", help="Read one question per line on stdin; write one JSON object per line."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    llm: str = LLM_OPT,
+    llm_url: str = LLM_URL_OPT,
+    llm_model: str = LLM_MODEL_OPT,
 ) -> None:
     """Answer a question from the articles, citing paragraph and footnote for every claim."""
-    config = _config(index_dir, model, k=k)
+    config = _config(index_dir, model, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if jsonl:
         if question is not None:
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
         r = _open(config)
+        _ready_llm(r, config)
         for line in sys.stdin:
             if not line.strip():
                 continue
@@ -156,6 +175,7 @@ def ask_cmd(
         return
     question = _check_question(question or "", config)
     r = _open(config)
+    _ready_llm(r, config)
     answer = r.ask(question, k=k)
     if as_json:
         json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
@@ -172,6 +192,9 @@ def chat_cmd(
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    llm: str = LLM_OPT,
+    llm_url: str = LLM_URL_OPT,
+    llm_model: str = LLM_MODEL_OPT,
 ) -> None:
     """Start the chat page (building the index first if there is none) and print its local URL."""
     import os
@@ -180,10 +203,11 @@ def chat_cmd(
     if host in ("0.0.0.0", "::", ""):
         _err(f"warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
              "machine can use the page; there is no login")
-    config = _config(index_dir, model)
+    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if not (Path(config.index_dir) / "manifest.json").is_file():
         _err(f"no index in {config.index_dir} yet: building it first")
     r = _open(config)
+    _ready_llm(r, config)
     from ui.app import launch
 
     try:
@@ -218,6 +242,9 @@ def eval_cmd(
     thresholds: Path = typer.Option(Path("eval/thresholds.toml"), "--thresholds", help="Bars checked by --check."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    llm: str = LLM_OPT,
+    llm_url: str = LLM_URL_OPT,
+    llm_model: str = LLM_MODEL_OPT,
 ) -> None:
     """Score retrieval (dense, BM25, hybrid) and answers on a question set; write a report."""
     import time
@@ -234,10 +261,13 @@ def eval_cmd(
         raise ValueError(f"--k must be at least 1, got {k}")
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
     bars = load_thresholds(thresholds) if check or thresholds.exists() else None
-    config = _config(index_dir, model)
+    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open(config)
+    _ready_llm(r, config)
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
     notes = []
+    if config.generative:
+        notes.append(f"answers written by language model {r.generator.name}, citations checked")
     try:
         similarity = embedding_similarity(r.embedder)
     except Exception as e:  # support then rests on verbatim quotes alone
@@ -260,6 +290,8 @@ def eval_cmd(
         "answers_unavailable": no_answers,
         "threshold_split": bars.split if bars else None,
         "notes": notes,
+        "composer": "generative" if config.generative else "extractive",
+        "llm": r.generator.name if config.generative else None,
     }
     result = outcome(results, data_errors, bars, info)
     print_summary(result)
@@ -282,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         _err(str(e))
         return e.code
+    except GenerationError as e:  # the language model is missing or its server failed
+        _err(str(e))
+        return 1
     except ValueError as e:  # bad input caught at a boundary
         _err(str(e))
         return 2

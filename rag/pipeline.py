@@ -4,7 +4,9 @@
 index and the embedding model) and offers `search` and `ask`; the command
 line, the chat page and the evaluation all go through it, so they give the
 same results for the same question. It loads the embedding model only when a
-query or a build needs it. It does not parse files or rank passages itself.
+query or a build needs it, and the language model (when the config names one)
+at its first generative answer, keeping both. It does not parse files or rank
+passages itself.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Renvoi:
         self.index = index
         self._embedder = embedder
         self._retriever: Retriever | None = None
+        self._generator = None  # the language model, loaded on first generative answer
 
     @classmethod
     def open(
@@ -97,10 +100,46 @@ class Renvoi:
     def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
         return self.retriever.search(question, k=k, mode=mode)
 
-    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+    @property
+    def generator(self):
+        """The configured language model (`config.llm` or `config.llm_url`), loaded once."""
+        if self._generator is None:
+            from .generate import load_generator
+
+            self._generator = load_generator(self.config)
+        return self._generator
+
+    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
+            composer: str | None = None) -> Answer:
+        """A cited answer by `composer`: "extractive", or "generative" (default when
+        the config names a language model)."""
+        if _composer(self.config, composer) == "generative":
+            from .generate import answer as generated
+
+            return generated(question, self, self.generator, history=history, k=k)
         from .compose import answer
 
         return answer(question, self, history=history, k=k)
+
+    def ask_stream(self, question: str, history: Sequence[Turn] = (), k: int | None = None):
+        """The generative answer as it is written (`rag.generate.Partial`s), then the checked `Answer`."""
+        from .generate import answer_stream
+
+        _composer(self.config, "generative")
+        return answer_stream(question, self, self.generator, history=history, k=k)
+
+
+COMPOSERS = ("extractive", "generative")
+
+
+def _composer(config: Config, composer: str | None) -> str:
+    if composer is None:
+        return "generative" if config.generative else "extractive"
+    if composer not in COMPOSERS:
+        raise ValueError(f"unknown composer {composer!r}; allowed: {', '.join(COMPOSERS)}")
+    if composer == "generative" and not config.generative:
+        raise ValueError("no language model configured: give --llm MODEL, or --llm-url URL with --llm-model NAME")
+    return composer
 
 
 def _load_embedder(config: Config):

@@ -186,6 +186,10 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     resolved_question: str | None = None  # the follow-up rewritten against the conversation
+    # Who wrote the text: "extractive" (quotes), "generative" (a language model,
+    # citations checked) or "extractive-fallback" (the generated text had no valid citation).
+    composer: str = "extractive"
+    dropped: tuple[str, ...] = ()  # what the checks removed from a generated answer, each with its reason
 
     def to_dict(self) -> dict:
         return {
@@ -195,4 +199,6 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [h.to_dict() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "composer": self.composer,
+            "dropped": list(self.dropped),
         }

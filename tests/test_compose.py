@@ -86,7 +86,8 @@ def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
     assert first.passage.id == "art:p1" and "1999" in first.quote
     assert [f.number for f in first.footnotes] == [3]
     d = a.to_dict()
-    assert set(d) == {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
+    assert set(d) == {"question", "answer", "abstained", "citations", "passages", "timings_ms", "composer", "dropped"}
+    assert d["composer"] == "extractive" and d["dropped"] == []
     assert set(d["citations"][0]) == {"marker", "passage_id", "doc_id", "title", "authors", "date", "section",
                                       "paragraph", "quote", "text", "footnotes"}
     assert set(d["citations"][0]["footnotes"][0]) == {"number", "text", "url"}
@@ -167,3 +168,25 @@ def test_footnotes_for_prefers_the_quoted_sentence():
     assert [f.number for f in footnotes_for(["… la Tchéquie [3]."], p, doc)] == [3]
     # a sentence without a marker falls back on its paragraph's notes
     assert [f.number for f in footnotes_for(["En 2004, les trois Etats baltes."], p, doc)] == [3]
+
+
+def test_metadata_card_is_quoted_only_for_questions_about_the_document(renvoi):
+    # the card shares words with content questions ("Géographies", the author's name)
+    a = answer("Selon Jeanne Martin, qu'a perdu le glacier du Rhône ?", renvoi, settings=SETTINGS)
+    assert not a.abstained
+    assert all(c.passage.kind != "meta" for c in a.citations)
+    assert "tiers" in a.citations[0].quote
+
+
+def test_a_statement_answers_better_than_a_question(tmp_path):
+    # the question repeats the asking sentence word for word; the statement still wins
+    doc_id = "q"
+    p = Paragraph(id="q:p1", doc_id=doc_id, n=1, text=(
+        "Les trains de nuit reviennent-ils en Europe ? Les trains de nuit reviennent en Europe depuis 2021."))
+    doc = Document(id=doc_id, title="Rail", source="q.txt", paragraphs=(p,))
+    config = Config(index_dir=tmp_path / "idx")
+    embedder = HashEmbedder(dim=256)
+    r = Renvoi(config, Index.build([doc], [p], embedder, config), embedder)
+    a = answer("Les trains de nuit reviennent-ils en Europe ?", r,
+               settings=ComposeSettings(abstain_below=0.2, max_sentences=1, question_penalty=0.5))
+    assert a.citations[0].quote == "Les trains de nuit reviennent en Europe depuis 2021."

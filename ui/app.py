@@ -13,7 +13,10 @@ chooser above the panel lists the same sources for keyboard and API users.
 
 The event handlers (`Chat.ask`, `Chat.open_source`) never raise: an empty,
 over-long or failing question becomes a readable message in the chat. This
-module does not rank, compose or render HTML itself (see `ui/render.py`).
+module does not rank or compose; HTML comes from `ui/render.py`, except that of
+generated answers and of their drafts while a language model writes them
+(`render_generated`, `render_draft`: the "generative" answer mode, offered when
+the pipeline has a language model, streams its text into the chat message).
 """
 
 from __future__ import annotations
@@ -21,21 +24,29 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from rag.records import Turn
+from rag.records import Answer, Document, Turn
+from rag.text import detect_language
 
 from .render import (
     SourceRef,
+    byline,
+    esc,
     parse_source_key,
     render_answer,
+    render_hits,
     render_notice,
     render_panel,
     render_panel_placeholder,
     render_question,
+    render_sources,
+    source_key,
     source_refs,
+    where,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("renvoi.ui")
 
-ANSWER_MODES = ("extractive",)  # "generative" will join when a generator exists
+ANSWER_MODES = ("extractive",)
+# Joins the modes when a language model is configured (`renvoi chat --llm …`).
+GENERATIVE = "generative"
 MAX_K = 20
 # Answers use the CPU-bound embedding model: one at a time avoids two requests
 # fighting over the cores; panel and page events are cheap and run alongside.
@@ -104,6 +117,12 @@ a.rv-open { text-decoration: none; color: #1d4ed8; }
 .rv-focus mark.rv-mark-related { background: #e4e4e7; }
 .rv-panel-notes { margin: -.4em 0 .9em .9em; }
 #rv-side { position: sticky; top: .5rem; align-self: flex-start; }
+.rv-gen-text { margin: 0 0 .5em 0; }
+.rv-gen-label { font-size: .8em; color: #52525b; margin-bottom: .3em; }
+.rv-writing { font-size: .85em; color: #075985; margin-bottom: .3em; }
+.rv-dropped { margin-top: .4em; font-size: .85em; color: #52525b; }
+.rv-dropped summary { cursor: pointer; }
+.rv-draft span.rv-marker { font-weight: 700; color: #1d4ed8; }
 """
 
 # Clicks on markers and source entries (links to #rv-<turn>-<ref>) open the
@@ -160,7 +179,13 @@ class Session:
         return [(s.label, s.key) for t in self.turns for s in t.sources]
 
 
-def check_settings(k: object, mode: object, max_k: int = MAX_K) -> tuple[int, str]:
+def answer_modes(config) -> tuple[str, ...]:
+    """The answer modes the page offers: generative only when a language model is configured."""
+    return (*ANSWER_MODES, GENERATIVE) if getattr(config, "generative", False) else ANSWER_MODES
+
+
+def check_settings(k: object, mode: object, max_k: int = MAX_K,
+                   modes: Sequence[str] = ANSWER_MODES) -> tuple[int, str]:
     """k as an int in 1..max_k and a known answer mode; ValueError naming the bad value otherwise."""
     bad = ValueError(f"number of passages must be a whole number from 1 to {max_k}, not {k!r}")
     if isinstance(k, bool) or not isinstance(k, int | float) or isinstance(k, float) and not k.is_integer():
@@ -168,9 +193,110 @@ def check_settings(k: object, mode: object, max_k: int = MAX_K) -> tuple[int, st
     k_int = int(k)
     if not 1 <= k_int <= max_k:
         raise bad
-    if mode not in ANSWER_MODES:
-        raise ValueError(f"unknown answer mode {mode!r}; allowed: {', '.join(ANSWER_MODES)}")
+    if mode not in modes:
+        raise ValueError(f"unknown answer mode {mode!r}; allowed: {', '.join(modes)}")
     return k_int, str(mode)
+
+
+# ---------------------------------------------------------------- generated answers
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_OPEN_MARKER = re.compile(r"\[\d*$")  # a marker the model is still writing
+_GEN_WORDS = {
+    "fr": {"label": "Réponse rédigée par un modèle de langue ; chaque phrase a été vérifiée dans ses sources.",
+           "writing": "Rédaction en cours… les citations seront vérifiées à la fin.",
+           "dropped": "Retiré par la vérification des citations",
+           "fallback": "La réponse rédigée n'avait aucune citation vérifiable : voici les citations exactes."},
+    "en": {"label": "Written by a language model; every sentence was checked against its sources.",
+           "writing": "Writing… citations are checked when the answer is complete.",
+           "dropped": "Removed by the citation check",
+           "fallback": "The written answer had no verifiable citation: here are the exact quotes instead."},
+}
+
+
+def _with_markers(text: str, marker_html) -> str:
+    """Escaped `text` whose markers [n] are replaced by `marker_html(n)` (None: dropped)."""
+    out, last = [], 0
+    for m in _MARKER.finditer(text):
+        out.append(esc(text[last:m.start()]))
+        out.append(marker_html(int(m.group(1))) or "")
+        last = m.end()
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def render_generated(answer: Answer, turn: int, documents: dict[str, Document], *,
+                     show_hits: bool = False, notice: str | None = None) -> str:
+    """A checked generated answer: its prose with clickable markers, its sources, and what the check removed."""
+    lang = detect_language(answer.question)
+    gw = _GEN_WORDS.get(lang, _GEN_WORDS["en"])
+    cited = {c.marker for c in answer.citations}
+
+    def marker(n: int) -> str | None:
+        if n not in cited:
+            return None
+        return (f'<sup class="rv-ref"><a class="rv-marker" href="#rv-{source_key(turn, n)}" '
+                f'title="{esc(words(lang)["open"])}">[{n}]</a></sup>')
+
+    parts = [render_notice(notice, "info")] if notice else []
+    parts.append(f'<div class="rv-gen-label">{esc(gw["label"])}</div>')
+    parts += [f'<p class="rv-gen-text">{_with_markers(line.strip(), marker)}</p>'
+              for line in answer.text.splitlines() if line.strip()]
+    parts.append(render_sources(answer, turn, lang))
+    if answer.dropped:
+        items = "".join(f"<li>{esc(d)}</li>" for d in answer.dropped)
+        parts.append(f'<details class="rv-dropped"><summary>{esc(gw["dropped"])} ({len(answer.dropped)})'
+                     f"</summary><ul>{items}</ul></details>")
+    if show_hits and answer.hits:
+        parts.append(render_hits(answer.hits, documents, lang))
+    return f'<div class="rv-answer rv-generated">{"".join(parts)}</div>'
+
+
+def render_reply(answer: Answer, turn: int, documents: dict[str, Document], *,
+                 show_hits: bool = False, notice: str | None = None) -> str:
+    """The assistant's message for any composer: quotes, a checked generated answer, or a fallback."""
+    if answer.composer == "generative" and not answer.abstained:
+        return render_generated(answer, turn, documents, show_hits=show_hits, notice=notice)
+    if answer.composer == "extractive-fallback":
+        gw = _GEN_WORDS.get(detect_language(answer.question), _GEN_WORDS["en"])
+        notice = " ".join(x for x in (notice, gw["fallback"]) if x)
+    return render_answer(answer, turn, documents, show_hits=show_hits, notice=notice)
+
+
+def render_draft(text: str, hits: Sequence, documents: dict[str, Document], lang: str,
+                 notice: str | None = None) -> str:
+    """An answer being written: markers numbered in order of first use as they arrive,
+    with the passages they name listed below (not yet checked, so not yet clickable)."""
+    gw = _GEN_WORDS.get(lang, _GEN_WORDS["en"])
+    text = _OPEN_MARKER.sub("", text)
+    order: list[int] = []
+    for m in _MARKER.finditer(text):
+        n = int(m.group(1))
+        if 1 <= n <= len(hits) and n not in order:
+            order.append(n)
+    shown = {old: i for i, old in enumerate(order, start=1)}
+
+    def marker(n: int) -> str | None:
+        return f'<sup class="rv-ref"><span class="rv-marker">[{shown[n]}]</span></sup>' if n in shown else None
+
+    parts = [render_notice(notice, "info")] if notice else []
+    parts.append(f'<div class="rv-writing" role="status">{esc(gw["writing"])}</div>')
+    parts += [f'<p class="rv-gen-text">{_with_markers(line.strip(), marker)}</p>'
+              for line in text.splitlines() if line.strip()]
+    items = []
+    for old in order:
+        passage = hits[old - 1].passage
+        d = documents.get(passage.doc_id)
+        items.append(
+            f'<li class="rv-source"><span class="rv-src-marker">[{shown[old]}]</span> '
+            f'<span class="rv-src-title">{esc(d.title if d else passage.doc_id)}</span>'
+            + (f' <span class="rv-src-byline">— {esc(byline(d))}</span>' if d and byline(d) else "")
+            + f' <span class="rv-src-where">— {esc(where(passage, lang))}</span></li>'
+        )
+    if items:
+        parts.append(f'<div class="rv-sources"><div class="rv-sources-title">{esc(words(lang)["sources"])}</div>'
+                     f'<ol class="rv-source-list">{"".join(items)}</ol></div>')
+    return f'<div class="rv-answer rv-draft">{"".join(parts)}</div>'
 
 
 # ---------------------------------------------------------------- handlers
@@ -182,6 +308,7 @@ class Chat:
     def __init__(self, renvoi: "Renvoi"):
         self.renvoi = renvoi
         self.max_chars = renvoi.config.max_question_chars
+        self.modes = answer_modes(renvoi.config)
 
     def ask(self, question: str | None, session: Session | None, k: object, mode: object,
             show_hits: bool) -> tuple[Session, str | None]:
@@ -199,10 +326,10 @@ class Chat:
         user = {"role": "user", "content": render_question(question)}
         turn_no = len(session.turns) + 1
         try:
-            k_int, _mode = check_settings(k, mode)
-            answer = self.renvoi.ask(question, history=session.history(), k=k_int)
-            html = render_answer(answer, turn_no, self.renvoi.documents, show_hits=bool(show_hits), notice=notice)
-            sources = tuple(source_refs(answer, turn_no, self.renvoi.documents))
+            k_int, mode = check_settings(k, mode, modes=self.modes)
+            # with a language model configured, the pipeline's default is generative
+            chosen = {"composer": mode} if GENERATIVE in self.modes else {}
+            answer = self.renvoi.ask(question, history=session.history(), k=k_int, **chosen)
         except ValueError as e:  # bad settings or input caught at a boundary: say what was wrong
             bot = {"role": "assistant", "content": render_notice(str(e))}
             return replace(session, messages=(*session.messages, user, bot)), session.shown
@@ -211,6 +338,13 @@ class Chat:
             text = f"Sorry, this question could not be answered ({type(e).__name__}: {e})."
             bot = {"role": "assistant", "content": render_notice(text)}
             return replace(session, messages=(*session.messages, user, bot)), session.shown
+        return self._answered(session, question, user, answer, turn_no, show_hits, notice)
+
+    def _answered(self, session: Session, question: str, user: dict, answer: Answer, turn_no: int,
+                  show_hits: object, notice: str | None) -> tuple[Session, str | None]:
+        """The session with the question and its rendered answer appended as a new turn."""
+        html = render_reply(answer, turn_no, self.renvoi.documents, show_hits=bool(show_hits), notice=notice)
+        sources = tuple(source_refs(answer, turn_no, self.renvoi.documents))
         turn = ChatTurn(
             question=question, answer=answer.text, resolved=answer.resolved_question or question,
             passage_ids=tuple(c.passage.id for c in answer.citations), sources=sources,
@@ -218,6 +352,53 @@ class Chat:
         bot = {"role": "assistant", "content": html}
         shown = sources[0].key if sources and sources[0].cited else session.shown
         return Session(messages=(*session.messages, user, bot), turns=(*session.turns, turn), shown=shown), shown
+
+    def ask_stream(self, question: str | None, session: Session | None, k: object, mode: object,
+                   show_hits: bool) -> Iterator[tuple[Session, str | None]]:
+        """Like `ask`, but in generative mode the session is yielded as the answer is
+        written (markers and their sources shown as they arrive), then once more with
+        the checked answer in place of the draft. Other modes yield once."""
+        from rag.generate import Partial
+
+        session = session or Session()
+        question = (question or "").strip()
+        if mode != GENERATIVE or GENERATIVE not in self.modes or not question:
+            yield self.ask(question, session, k, mode, show_hits)
+            return
+        try:
+            k_int, _ = check_settings(k, mode, modes=self.modes)
+        except ValueError:
+            yield self.ask(question, session, k, mode, show_hits)  # says what was wrong
+            return
+        notice = None
+        if len(question) > self.max_chars:
+            notice = f"Your question was truncated from {len(question)} to {self.max_chars} characters."
+            question = question[: self.max_chars]
+        user = {"role": "user", "content": render_question(question)}
+        turn_no = len(session.turns) + 1
+        lang = detect_language(question)
+        answer = None
+        try:
+            for event in self.renvoi.ask_stream(question, history=session.history(), k=k_int):
+                if isinstance(event, Partial):
+                    bot = {"role": "assistant",
+                           "content": render_draft(event.text, event.hits, self.renvoi.documents, lang, notice)}
+                    yield replace(session, messages=(*session.messages, user, bot)), session.shown
+                else:
+                    answer = event
+            if answer is None:
+                raise RuntimeError("the answer stream ended without an answer")
+        except ValueError as e:
+            bot = {"role": "assistant", "content": render_notice(str(e))}
+            yield replace(session, messages=(*session.messages, user, bot)), session.shown
+            return
+        except Exception as e:  # a model that fails mid-answer: a message, never a traceback
+            log.exception("answering %r failed", question)
+            text = f"Sorry, this question could not be answered ({type(e).__name__}: {e})."
+            bot = {"role": "assistant", "content": render_notice(text)}
+            yield replace(session, messages=(*session.messages, user, bot)), session.shown
+            return
+        yield self._answered(session, question, user, answer, turn_no, show_hits, notice)
 
     def panel(self, session: Session | None, key: str | None) -> str:
         """The panel's HTML for the source `key` of the session (a placeholder if unknown)."""
@@ -279,7 +460,9 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
             "## renvoi — answers quoted from your articles\n"
             f"Ask in French or English. Every claim is a verbatim quote with a marker **[n]**; "
             f"click it to read the paragraph in context. "
-            f"Index: {m.n_documents} articles, {m.n_passages} passages."
+            + (f"In generative mode a language model ({renvoi.generator.name}) writes the answer instead, "
+               "and every sentence is checked against the passages it cites. " if GENERATIVE in chat.modes else "")
+            + f"Index: {m.n_documents} articles, {m.n_passages} passages."
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
@@ -301,8 +484,11 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
                     gr.Examples(examples=[[q] for q in examples], inputs=[question_box], label="Examples")
                 with gr.Accordion("Settings", open=False, elem_id="rv-settings"):
                     k_slider = gr.Slider(1, MAX_K, value=config.k, step=1, label="Passages retrieved (k)", elem_id="rv-k")
-                    mode_radio = gr.Radio(list(ANSWER_MODES), value=ANSWER_MODES[0], label="Answer mode",
-                                    info="Extractive: verbatim quotes only.", elem_id="rv-mode")
+                    mode_info = "Extractive: verbatim quotes only."
+                    if GENERATIVE in chat.modes:
+                        mode_info += " Generative: written by a language model; every citation is checked."
+                    mode_radio = gr.Radio(list(chat.modes), value=chat.modes[-1], label="Answer mode",
+                                          info=mode_info, elem_id="rv-mode")
                     hits_box = gr.Checkbox(False, label="Show retrieved passages with their scores",
                                             elem_id="rv-show-hits")
             with gr.Column(scale=2, min_width=320, elem_id="rv-side"):
@@ -314,9 +500,10 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
         source_key = gr.Textbox(visible="hidden", elem_id="rv-source-key")
 
         def on_ask(question, s, k, mode, show_hits):
-            s2, shown = chat.ask(question, s, k, mode, show_hits)
-            return ("", list(s2.messages), s2, gr.update(choices=s2.choices(), value=shown),
-                    chat.panel(s2, shown))
+            # a generator: Gradio sends each yielded state, so generated text streams in
+            for s2, shown in chat.ask_stream(question, s, k, mode, show_hits):
+                yield ("", list(s2.messages), s2, gr.update(choices=s2.choices(), value=shown),
+                       chat.panel(s2, shown))
 
         ask_args = dict(
             fn=on_ask, inputs=[question_box, session, k_slider, mode_radio, hits_box],

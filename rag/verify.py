@@ -1,0 +1,428 @@
+"""Checking a generated answer against the passages it cites.
+
+A language model writes prose with markers `[n]` naming the numbered passages
+of its prompt. Nothing it writes is trusted as is: this module removes markers
+that name no passage, scores every sentence against the passages it cites
+(embedding similarity to the passage's sentences, the share of its content
+words the passage contains, the numbers it states, and an entailment model
+when one is given), drops (or flags) the sentences no cited passage supports,
+and renumbers the surviving markers in order of first use. It also tells an
+answer that says the passages do not answer (an abstention) from one that
+cites nothing at all (to be replaced by the extractive answer).
+
+Sentences of a passage that read as instructions to a model ("ignore the
+previous instructions…") never count as support: a document cannot vouch for
+text it ordered the model to write.
+
+Pure functions over plain data (strings, vectors, `Paragraph`s); the caller
+supplies the embeddings. This module does not retrieve, embed, prompt or
+build `Answer`s (see `rag.generate`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .records import Paragraph
+from .text import LANGUAGES, fold, split_sentences, terms
+
+UNSUPPORTED = ("drop", "flag")
+
+# "[1]", "[1, 2]", "[1-3]", "[passage 2]": what models write for a citation.
+_CITATION = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]", re.IGNORECASE)
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKERS_RUN = re.compile(r"(?:\s*\[\d+\])+")
+_LEADING_MARKERS = re.compile(r"^((?:\[\d+\]\s*)+)")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+# Text addressed to a model rather than to readers (on folded text, French and English).
+_INSTRUCTION = re.compile(
+    r"\b(ignore[sz]?|disregard|forget|oublie[sz]?|ne tenez pas compte)\b.{0,60}"
+    r"\b(instructions?|rules?|prompts?|consignes?|regles|directives?)\b"
+    r"|\b(system prompt|prompt systeme|you are now|from now on,? you|tu es (maintenant|desormais)"
+    r"|vous etes (maintenant|desormais)|as an ai|en tant qu.?(ia|intelligence artificielle)"
+    r"|(language model|assistant|chatbot|ai|llm)s?,? (must|should|will) (say|answer|reply|write|respond))\b"
+)
+
+# A sentence saying the passages do not answer, or do not tell something (on
+# folded text): a negation with the passages, articles or documents as subject.
+_SOURCES = r"(passages?|articles?|documents?|textes?|extraits?|sources?)"
+_ABSTAIN = re.compile(
+    r"\b" + _SOURCES + r"\b.{0,40}\b("
+    r"ne (me |nous )?(permet(tent)?|repond(ent)?|contien(nen)?t|disen?t|mentionnen?t|precisen?t|indiquen?t"
+    r"|traite(nt)?|abordent?|evoquen?t|donnen?t|fournissen?t) (pas|rien|aucune?)"
+    r"|n.?(evoquen?t|indiquen?t|abordent?) (pas|rien|aucune?)"
+    r"|(do|does|did) not|(don|doesn|didn)'?t|cannot|can'?t|(make|makes) no mention)\b"
+    r"|\b(aucune information|pas d.?information|no information|not (mentioned|answered|covered) in the)\b"
+)
+
+@dataclass(frozen=True)
+class VerifySettings:
+    # A sentence is supported by a cited passage when its embedding similarity
+    # to one of the passage's sentences reaches `dense_strong`; or when it
+    # reaches `dense_min` and the passage holds `lexical_with_dense` of the
+    # sentence's content words; or when the passage holds `lexical_min` of them.
+    # Set on hand-written true and false claims about the seed articles with
+    # the bundled e5-small, whose cosines run high (unrelated French sentences
+    # score 0.80-0.85): no bar on similarity alone separates them, nor can any
+    # tell a claim from its contradiction; an entailment model (`entails`) can.
+    # Other embedders need their own values.
+    dense_strong: float = 0.87
+    dense_min: float = 0.84
+    lexical_with_dense: float = 0.34
+    lexical_min: float = 0.6
+    # The share is counted over at least this many words: a one-word sentence
+    # ("PWNED.") cannot be supported by that word alone.
+    min_terms: int = 3
+    # Every number the sentence states must be in a cited passage or its notes.
+    numbers_must_match: bool = True
+    # With an entailment scorer, support is its probability at or above this.
+    entail_min: float = 0.5
+    # What happens to an unsupported sentence: "drop" it, or "flag" it (kept
+    # without markers, and listed with the reason).
+    unsupported: str = "drop"
+
+    def __post_init__(self) -> None:
+        if self.unsupported not in UNSUPPORTED:
+            raise ValueError(f"unknown unsupported-sentence policy {self.unsupported!r}; allowed: {', '.join(UNSUPPORTED)}")
+        if self.min_terms < 1:
+            raise ValueError(f"min_terms must be at least 1, got {self.min_terms}")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A passage as the prompt numbered it, with its sentences and their unit vectors."""
+
+    marker: int
+    passage: Paragraph
+    sentences: tuple[str, ...]
+    vectors: np.ndarray  # (len(sentences), dim), unit rows
+    notes: tuple[str, ...] = ()  # texts of the passage's footnotes, as the prompt showed them
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence of the generated answer and the passages it cites."""
+
+    raw: str  # as written, markers normalised to [n]
+    text: str  # without markers: what is checked
+    markers: tuple[int, ...]
+    block: int  # paragraph (line) of the answer it belongs to
+    inherited: bool = False  # markers taken from a neighbouring sentence of its paragraph
+    caveat: bool = False  # says the passages do not tell (kept without support)
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one cited passage supports one claim."""
+
+    marker: int
+    sentence: str  # the passage sentence that supports the claim best
+    dense: float
+    lexical: float
+    missing_numbers: tuple[str, ...] = ()
+    entailment: float | None = None
+    supported: bool = False
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The checked answer: text with markers renumbered 1..n in order of first use,
+    the prompt passage behind each new marker with the sentences quoted from it,
+    and what was removed, with why."""
+
+    text: str
+    sources: tuple[tuple[int, tuple[str, ...]], ...]  # (prompt marker, quotes), for new markers 1..n
+    dropped: tuple[str, ...] = ()
+    abstained: bool = False
+    fallback: bool = False  # no sentence with a valid citation is left
+    support: tuple[tuple[Claim, tuple[Support, ...]], ...] = field(default=(), repr=False)
+
+
+# ---------------------------------------------------------------- reading the answer
+
+
+def normalise_markers(text: str) -> str:
+    """Citations in the forms models write ("[1, 2]", "[1-3]", "[passage 2]") as "[1][2]", "[1][2][3]", "[2]"."""
+
+    def expand(m: re.Match) -> str:
+        out: list[int] = []
+        for part in re.split(r"\s*[,;]\s*", m.group(1)):
+            bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part) if x]
+            if len(bounds) == 2 and bounds[0] <= bounds[1] and bounds[1] - bounds[0] < 20:
+                out.extend(range(bounds[0], bounds[1] + 1))
+            else:
+                out.extend(bounds)
+        return "".join(f"[{n}]" for n in out)
+
+    return _CITATION.sub(expand, text)
+
+
+def strip_markers(text: str) -> str:
+    """The text without its markers (and without the space before each)."""
+    return _MARKERS_RUN.sub("", text).strip()
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Whether a sentence addresses a model (a prompt injection) rather than readers."""
+    return bool(_INSTRUCTION.search(fold(sentence)))
+
+
+def says_not_answered(text: str) -> bool:
+    """Whether a sentence says the passages do not answer (or do not tell)."""
+    return bool(_ABSTAIN.search(fold(strip_markers(text))))
+
+
+def split_claims(text: str, lang: str = "fr") -> tuple[list[Claim], list[str]]:
+    """The answer's sentences with their markers, and each paragraph's bullet prefix.
+
+    A marker written at the start of a sentence ("… 1999. [1] En 2004 …")
+    belongs to the sentence before it. A sentence without a marker takes the
+    markers of the next cited sentence of its paragraph (else of the previous
+    one), since models often cite once for several sentences.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGUAGES)}")
+    claims: list[Claim] = []
+    prefixes: list[str] = []
+    blocks = [b for b in normalise_markers(text).splitlines() if b.strip()]
+    for b, block in enumerate(blocks):
+        m = _BULLET.match(block)
+        prefixes.append(m.group(0).strip() + " " if m else "")
+        body = block[m.end():] if m else block.strip()
+        sentences = split_sentences(body, lang) or [body.strip()]
+        raws: list[str] = []
+        for s in sentences:
+            lead = _LEADING_MARKERS.match(s)
+            if lead and raws:
+                raws[-1] = raws[-1] + " " + lead.group(1).strip()
+                s = s[lead.end():].strip()
+            if s:
+                raws.append(s)
+        for raw in raws:
+            markers = tuple(int(n) for n in _MARKER.findall(raw))
+            plain = strip_markers(raw)
+            if not plain:  # markers alone
+                continue
+            # an uncited "the passages do not say…" is a caveat; with markers it is checked like any claim
+            claims.append(Claim(raw=raw, text=plain, markers=markers, block=b,
+                                caveat=not markers and says_not_answered(plain)))
+    return claims, prefixes
+
+
+def inherit_markers(claims: Sequence[Claim]) -> list[Claim]:
+    """Claims without markers take those of the next cited claim of their paragraph, else the previous."""
+    out = list(claims)
+    for i, c in enumerate(out):
+        if c.markers or c.caveat:
+            continue
+        same = [j for j in range(len(out)) if out[j].block == c.block and claims[j].markers]
+        after = [j for j in same if j > i]
+        before = [j for j in same if j < i]
+        source = after[0] if after else (before[-1] if before else None)
+        if source is not None:
+            out[i] = replace(c, markers=claims[source].markers, inherited=True)
+    return out
+
+
+def drop_invalid_markers(claims: Sequence[Claim], valid: set[int]) -> tuple[list[Claim], list[str]]:
+    """Claims without the markers that name no passage, and a note for each removed marker."""
+    out, dropped = [], []
+    for c in claims:
+        bad = [n for n in c.markers if n not in valid]
+        if not bad:
+            out.append(c)
+            continue
+        for n in dict.fromkeys(bad):
+            dropped.append(f"marker [{n}] names no passage (passages are numbered 1 to {max(valid, default=0)}): {c.text}")
+        keep = tuple(n for n in c.markers if n in valid)
+        raw = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", c.raw)
+        out.append(replace(c, raw=re.sub(r"\s+([.,;:!?])", r"\1", raw).strip(), markers=keep))
+    return out, dropped
+
+
+# ---------------------------------------------------------------- support
+
+
+def coverage(claim_terms: Sequence[str], text: str, min_terms: int) -> float:
+    """Share of the claim's content words found in `text`, over at least `min_terms` words."""
+    wanted = set(claim_terms)
+    if not wanted:
+        return 0.0
+    found = wanted & set(terms(text, LANGUAGES))
+    return len(found) / max(len(wanted), min_terms)
+
+
+def numbers_of(text: str) -> set[str]:
+    """Numbers of two or more digits in `text` ("1999", "3,5"), decimal commas as points."""
+    return {n.replace(",", ".") for n in _NUMBER.findall(text) if len(re.sub(r"\D", "", n)) >= 2}
+
+
+def score_support(claim: str, claim_vector: np.ndarray, evidence: Evidence, settings: VerifySettings,
+                  entails: Callable[[str, str], float] | None = None) -> Support:
+    """How well `evidence` supports `claim`: best sentence, similarity, word share, numbers, entailment."""
+    usable = [i for i, s in enumerate(evidence.sentences) if not looks_like_instruction(s)]
+    if not usable:
+        return Support(evidence.marker, "", 0.0, 0.0)
+    claim_terms = terms(claim, LANGUAGES)
+    sims = evidence.vectors[usable] @ np.asarray(claim_vector, dtype=np.float32)
+    per_sentence = [float(sims[j]) + coverage(claim_terms, evidence.sentences[i], settings.min_terms)
+                    for j, i in enumerate(usable)]
+    best = usable[int(np.argmax(per_sentence))]
+    context = " ".join([*(evidence.sentences[i] for i in usable), *evidence.notes])
+    dense = float(np.max(sims))
+    lexical = coverage(claim_terms, context, settings.min_terms)
+    missing = tuple(sorted(numbers_of(claim) - numbers_of(context))) if settings.numbers_must_match else ()
+    entailment = float(entails(context, claim)) if entails is not None else None
+    if entailment is not None:
+        supported = entailment >= settings.entail_min
+    else:
+        supported = (dense >= settings.dense_strong or lexical >= settings.lexical_min
+                     or dense >= settings.dense_min and lexical >= settings.lexical_with_dense)
+    return Support(evidence.marker, evidence.sentences[best], dense, lexical, missing, entailment,
+                   supported and not missing)
+
+
+def _why_not(claim: Claim, supports: Sequence[Support]) -> str:
+    cited = "".join(f"[{s.marker}]" for s in supports)
+    missing = sorted({n for s in supports for n in s.missing_numbers})
+    if missing and all(s.missing_numbers for s in supports):
+        return f"not supported by {cited}: {', '.join(missing)} not in the passage"
+    best = max(supports, key=lambda s: (s.dense, s.lexical))
+    detail = f"similarity {best.dense:.2f}, word overlap {best.lexical:.2f}"
+    if best.entailment is not None:
+        detail += f", entailment {best.entailment:.2f}"
+    return f"not supported by {cited} ({detail})"
+
+
+# ---------------------------------------------------------------- the whole check
+
+
+def renumber(claims: Sequence[Claim]) -> tuple[list[Claim], list[int]]:
+    """Claims with markers renumbered 1..n in order of first use, and the old number of each new one."""
+    order: list[int] = []
+    for c in claims:
+        for n in c.markers:
+            if n not in order:
+                order.append(n)
+    new = {old: i for i, old in enumerate(order, start=1)}
+    out = []
+    for c in claims:
+        raw = _MARKER.sub(lambda m: f"[{new[int(m.group(1))]}]" if int(m.group(1)) in new else "", c.raw)
+        out.append(replace(c, raw=raw, markers=tuple(new[n] for n in c.markers)))
+    return out, order
+
+
+def _with_markers(raw: str, markers: str) -> str:
+    """`raw` with `markers` written before its closing punctuation ("… 1999 [1].")."""
+    m = re.search(r"[.!?…]+[»\"')]*$", raw)
+    return f"{raw[: m.start()].rstrip()} {markers}{raw[m.start():]}" if m else f"{raw} {markers}"
+
+
+def write_inherited(claims: Sequence[Claim]) -> list[Claim]:
+    """Claims whose inherited markers are written out where no later sentence of their
+    paragraph carries them any more (that sentence was dropped or lost a marker)."""
+    out = list(claims)
+    for i, c in enumerate(out):
+        if not c.inherited or not c.markers:
+            continue
+        later = [d for d in out[i + 1:] if d.block == c.block and not d.inherited]
+        if later and set(c.markers) <= set(int(n) for n in _MARKER.findall(later[0].raw)):
+            continue
+        out[i] = replace(c, raw=_with_markers(c.raw, "".join(f"[{n}]" for n in c.markers)), inherited=False)
+    return out
+
+
+def _dedupe_markers(raw: str, keep: Sequence[int]) -> str:
+    """The sentence with only the markers in `keep`, each once, where the first of them stood."""
+    first = _MARKER.search(raw)
+    if not first:
+        return raw
+    body = _MARKER.sub("", raw)
+    tail = "".join(f"[{n}]" for n in dict.fromkeys(keep))
+    pos = len(_MARKER.sub("", raw[: first.start()]))
+    head = body[:pos].rstrip()
+    rest = body[pos:].lstrip()
+    joined = f"{head} {tail}" if tail else head
+    if rest:
+        joined += rest if rest[0] in ".,;:!?)»" else " " + rest
+    return re.sub(r"\s+([.,;:!?])", r"\1", joined).strip()
+
+
+def verify_answer(
+    text: str,
+    evidence: Sequence[Evidence],
+    embed: Callable[[list[str]], np.ndarray],
+    lang: str = "fr",
+    settings: VerifySettings | None = None,
+    entails: Callable[[str, str], float] | None = None,
+) -> Verified:
+    """Check a generated answer against the numbered passages of its prompt.
+
+    `embed` turns sentences into unit vectors comparable to `Evidence.vectors`;
+    `entails(premise, hypothesis)`, when given, returns an entailment probability
+    and decides support instead of the similarity and word-share bars.
+    """
+    settings = settings or VerifySettings()
+    by_marker = {e.marker: e for e in evidence}
+    claims, prefixes = split_claims(text, lang)
+    claims, dropped = drop_invalid_markers(claims, set(by_marker))
+    claims = inherit_markers(claims)
+    cited = [c for c in claims if c.markers]
+    vectors = np.asarray(embed([c.text for c in cited]), dtype=np.float32) if cited else np.zeros((0, 1))
+    vector_of = {id(c): vectors[i] for i, c in enumerate(cited)}
+
+    kept: list[Claim] = []
+    quotes: dict[int, list[str]] = {}
+    checked: list[tuple[Claim, tuple[Support, ...]]] = []
+    for c in claims:
+        if c.caveat:
+            kept.append(c)
+            continue
+        if not c.markers:
+            dropped.append(f"cites no passage: {c.text}")
+            continue
+        supports = tuple(score_support(c.text, vector_of[id(c)], by_marker[n], settings, entails)
+                         for n in dict.fromkeys(c.markers))
+        checked.append((c, supports))
+        good = [s for s in supports if s.supported]
+        if not good:
+            reason = _why_not(c, supports)
+            if settings.unsupported == "flag":
+                kept.append(replace(c, raw=_with_markers(strip_markers(c.raw), "[?]"), markers=(), inherited=False))
+                dropped.append(f"flagged, {reason}: {c.text}")
+            else:
+                dropped.append(f"{reason}: {c.text}")
+            continue
+        for s in supports:
+            if not s.supported:
+                dropped.append(f"marker [{s.marker}] removed, {_why_not(c, [s])}: {c.text}")
+        keep = tuple(s.marker for s in good)
+        raw = c.raw if c.inherited or set(keep) == set(c.markers) else _dedupe_markers(c.raw, keep)
+        kept.append(replace(c, raw=raw, markers=keep))
+        for s in good:
+            quotes.setdefault(s.marker, [])
+            if s.sentence not in quotes[s.marker]:
+                quotes[s.marker].append(s.sentence)
+
+    if not any(c.markers for c in kept):
+        caveats = [c for c in kept if c.caveat]
+        return Verified(text="", sources=(), dropped=tuple(dropped), abstained=bool(caveats),
+                        fallback=not caveats, support=tuple(checked))
+    kept, order = renumber(write_inherited(kept))
+    blocks: dict[int, list[str]] = {}
+    for c in kept:
+        blocks.setdefault(c.block, []).append(c.raw)
+    body = "\n".join(prefixes[b] + " ".join(raws) for b, raws in sorted(blocks.items()))
+    sources = tuple((old, tuple(_in_passage_order(quotes[old], by_marker[old].sentences))) for old in order)
+    return Verified(text=body, sources=sources, dropped=tuple(dropped), support=tuple(checked))
+
+
+def _in_passage_order(quotes: Sequence[str], sentences: Sequence[str]) -> list[str]:
+    position = {s: i for i, s in enumerate(sentences)}
+    return sorted(quotes, key=lambda q: position.get(q, len(position)))
