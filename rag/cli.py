@@ -328,15 +328,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
+    except Exception as e:  # usage errors of typer's (vendored) click carry their own exit code
+        kind = type(e).__name__
+        if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # UsageError, BadParameter, …
+            _err(" ".join(e.format_message().split()))
             return e.exit_code
-        if isinstance(e, click.exceptions.Exit):
-            return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if kind == "Exit":
+            return getattr(e, "exit_code", 0)
+        if kind == "Abort":
             return 1
         raise
     return 0

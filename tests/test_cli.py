@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 from pathlib import Path
 
 from rag.cli import main
@@ -67,3 +69,10 @@ def test_inspect_fails_when_nothing_could_be_read(tmp_path, capsys):
     assert main(["inspect", "--json", str(binary)]) == 1
     err = capsys.readouterr().err
     assert "photo.txt: binary file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["search", "x", "--k", "0"], ["ask", "--k", "abc", "x"], ["frob"], ["ask", "--nope", "x"]])
+def test_usage_errors_are_one_line_with_exit_code_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("renvoi: ") and "\n" not in err and "Traceback" not in err
