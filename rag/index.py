@@ -9,7 +9,9 @@ the corpus files, the settings, and a checksum of every file, so that an
 unchanged corpus reloads, a change rebuilds, and a damaged file is noticed.
 
 Writes go to a temporary sibling folder that is swapped into place only when
-complete: a build killed at any point leaves the previous index usable.
+complete: a build killed at any point leaves the previous index usable, and
+the next build removes what it left behind. A path that is a file, or a folder
+holding files an index does not, is never replaced.
 This module builds, saves and loads; ranking lives in `retrieve.py`.
 """
 
@@ -65,9 +67,27 @@ class Manifest:
     @classmethod
     def read(cls, folder: Path) -> "Manifest":
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
         if data.get("format_version") != FORMAT_VERSION:
             raise IndexError_(f"index format {data.get('format_version')!r} is not {FORMAT_VERSION}")
-        return cls(**data)
+        manifest = cls(**data)
+        # Valid JSON of the wrong shape would otherwise fail later, far from its cause.
+        for name, kind in _MANIFEST_TYPES.items():
+            value = getattr(manifest, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"field {name!r} is {type(value).__name__}, not {kind.__name__}")
+        if not all(isinstance(s, str) for s in manifest.sources) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in manifest.files.items()
+        ):
+            raise ValueError("field 'sources' or 'files' holds something other than strings")
+        return manifest
+
+
+_MANIFEST_TYPES = {
+    "model_id": str, "dim": int, "corpus_hash": str, "settings": dict, "sources": list,
+    "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict,
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------- corpus files
@@ -188,8 +208,11 @@ class Index:
         import faiss
 
         folder = Path(folder)
+        _check_replaceable(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+        _remove_abandoned(folder)
+        # The pid in the name tells a later build whether the writer is still alive.
+        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
             _write_json(tmp / "documents.json", [d.to_dict() for d in self.documents.values()])
@@ -281,17 +304,26 @@ def open_index(
     """Load the index in `config.index_dir` if it is current for `paths`, else build and save it.
 
     `paths=None` means: the sources the existing index was built from (or
-    seeds/ when there is none). A damaged index is rebuilt with a notice.
+    seeds/ when there is none). A damaged index is rebuilt with a notice, from
+    the sources its manifest names; when even those are unreadable and no
+    `paths` are given, IndexError_ says so (rather than indexing seeds/).
     """
     folder = Path(config.index_dir)
     existing: Index | None = None
+    recorded: list[Path] | None = None
     try:
         existing = Index.load(folder)
     except IndexError_ as e:
-        if (folder / MANIFEST).exists() or folder.exists():
+        _check_replaceable(folder)  # before any notice: a folder of the user's own files is never rebuilt
+        damaged = (folder / MANIFEST).exists() or folder.is_dir() and any(folder.iterdir())
+        recorded = _recorded_sources(folder) if damaged else None
+        if paths is None and damaged and recorded is None:
+            raise IndexError_(f"{e}, and the files it was built from are unknown: index them again "
+                              "(renvoi index FILES_OR_FOLDERS)") from e
+        if damaged or folder.exists():
             notify(f"{e}; rebuilding")
     if paths is None:
-        paths = [Path(s) for s in existing.manifest.sources] if existing else [Path("seeds")]
+        paths = [Path(s) for s in existing.manifest.sources] if existing else recorded or [Path("seeds")]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
@@ -300,12 +332,16 @@ def open_index(
         return existing
     if existing is not None:
         notify("corpus or settings changed; rebuilding the index")
+    try:  # fail before the (long) embedding, not after it
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _write_error(e, folder) from e
     documents, passages = ingest(paths)
     index = Index.build(documents, passages, embedder_factory(), config, sources=paths, digest=digest, progress=progress)
     try:
         index.save(folder)
     except OSError as e:
-        raise OSError(e.errno, f"cannot write the index folder ({e.strerror})", str(folder)) from e
+        raise _write_error(e, folder) from e
     return index
 
 
@@ -364,3 +400,69 @@ def _recover_interrupted_swap(folder: Path) -> None:
     old = folder.parent / f".{folder.name}.old"
     if not folder.exists() and old.is_dir():
         os.rename(old, folder)
+
+
+# What `save` writes; anything else in the folder belongs to someone else.
+_INDEX_ENTRIES = frozenset({
+    MANIFEST, "documents.json", "passages.jsonl", "sentences.json", "passage_vectors.npy",
+    "sentence_vectors.npy", "passages.faiss", "sentences.faiss", "bm25",
+})  # fmt: skip
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Raise IndexError_ if `folder` is a file or holds files an index does not: a
+    rebuild replaces the whole folder, which must never take the user's files with it."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise IndexError_(f"{folder} is a file, not an index folder; choose another index folder")
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in _INDEX_ENTRIES)
+    if foreign and not _has_index_manifest(folder):  # an index of another format version is still ours
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise IndexError_(f"{folder} is not an index folder (it holds {shown}); "
+                          "renvoi will not replace it: choose another index folder")
+
+
+def _recorded_sources(folder: Path) -> list[Path] | None:
+    """The sources a (possibly damaged) index's manifest names, or None when it names none legibly."""
+    try:
+        sources = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("sources")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(sources, list) or not sources or not all(isinstance(x, str) for x in sources):
+        return None
+    return [Path(x) for x in sources]
+
+
+def _has_index_manifest(folder: Path) -> bool:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data and "model_id" in data
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Delete the temporary folders of builds that were killed before their swap
+    (their process is gone); a live build's folder is left alone."""
+    for p in folder.parent.glob(f".{folder.name}.tmp-*-*"):
+        pid = p.name.removeprefix(f".{folder.name}.tmp-").split("-", 1)[0]
+        if pid.isdigit() and p.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
+
+
+def _write_error(e: OSError, folder: Path) -> OSError:
+    """The OSError to report when the index folder cannot be written, naming the real obstacle."""
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    reason = f"{blocker} is a file, not a folder" if blocker is not None else e.strerror or str(e)
+    return OSError(e.errno, f"cannot write the index folder ({reason})", str(folder))

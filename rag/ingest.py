@@ -323,6 +323,17 @@ def _hard_wrapped(chunks: list[list[tuple[int, str]]]) -> bool:
     return median >= 40 and p90 <= 120
 
 
+def _wrapped_call(previous: list[str], line: str) -> bool:
+    """Whether `line`, which starts like a note ("[3] ..."), is a note call that the wrapping
+    put at the start of a line ("...selon le rapport / [3]. Ensuite"): the line before is
+    prose cut mid-sentence, not a note or a label, and `line` is no "[3]:" definition."""
+    last = previous[-1] if previous else ""
+    return (
+        not re.match(r"^\s*\[\^?\d{1,3}\]:", line) and len(last.split()) > 3
+        and not _NOTE_ITEM.match(last) and not ends_sentence(last)
+    )  # fmt: skip
+
+
 def text_blocks(text: str) -> list[Block]:
     """Blocks of a .txt or .md file.
 
@@ -343,7 +354,8 @@ def text_blocks(text: str) -> list[Block]:
         groups: list[tuple[int, list[str]]] = []
         for n, line in chunk:
             starts_new = (
-                not join or not groups or _HEADING.match(line) or _BULLET.match(line) or _NOTE_ITEM.match(line)
+                not join or not groups or _HEADING.match(line) or _BULLET.match(line)
+                or (_NOTE_ITEM.match(line) and not _wrapped_call(groups[-1][1], line))
                 or _RULE.match(line) or re.match(r"^\s*\d{1,3}[.)]\s", line)
             )  # fmt: skip
             if starts_new:

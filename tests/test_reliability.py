@@ -1,0 +1,415 @@
+"""Faults end to end through the command line: killed builds, damaged index files and
+manifests, a missing or corrupt model, an index folder that cannot be written.
+
+Every test writes a small corpus under `tmp_path` and runs `rag.cli.main([...])`, or a
+real process where the process itself must die (SIGKILL). Fast tests stand the hashing
+embedder of conftest in for the model; tests marked `model` run the bundled model,
+converted once per session into a temporary cache (RENVOI_CACHE). `tests/test_index.py`
+covers the same faults one level down, on `open_index`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import rag.pipeline
+from rag import embed
+from rag.cli import main
+from rag.config import Config
+from rag.index import MANIFEST, Index, IndexError_
+
+from conftest import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+ARTICLE_FR = """\
+# Les glaciers des Alpes fondent plus vite que prévu
+
+Par Jeanne Martin, 2 janvier 2020
+
+Le glacier du Rhône a perdu un tiers de sa masse depuis 1900, selon les relevés que les glaciologues suisses mènent chaque année depuis plus d'un siècle [1].
+
+Les touristes viennent le voir fondre en été, et des bâches blanches couvrent désormais la grotte de glace creusée pour eux afin de ralentir la fonte.
+
+Les scientifiques estiment que la moitié des glaciers alpins aura disparu avant la fin du siècle si les émissions de gaz à effet de serre continuent au rythme actuel.
+
+## Notes
+
+[1]: Relevés glaciologiques suisses, https://example.org/glamos
+"""
+
+ARTICLE_EN = """\
+# Night trains are coming back to Europe
+
+By John Smith, 3 March 2021
+
+The night train between Paris and Vienna reopened in December 2021 after a decade of absence, carried by the Austrian railways and by the demand of travellers who no longer wish to fly.
+
+Operators say that sleeping cars fill up months ahead in summer, although the fares remain higher than those of low-cost flights on the same routes.
+"""
+
+EXTRA = """\
+# Les trains de nuit reviennent
+
+Par Paul Durand, 4 avril 2021
+
+La ligne de nuit entre Paris et Berlin doit rouvrir à la fin de l'année, portée par des voyageurs qui ne veulent plus prendre l'avion pour de courtes distances en Europe.
+"""
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `renvoi <args>` run in-process."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    """The single stderr line of a command; fails if there are several or a traceback."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("renvoi: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "glaciers.md").write_text(ARTICLE_FR, encoding="utf-8")
+    (folder / "trains.txt").write_text(ARTICLE_EN, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def hashing(monkeypatch) -> list[HashEmbedder]:
+    """Every model load in the pipeline gives a fresh hashing embedder; the list records them."""
+    made: list[HashEmbedder] = []
+
+    def load(config):
+        made.append(HashEmbedder())
+        return made[-1]
+
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", load)
+    return made
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """A model cache holding the converted bundled model (converted once per test session)."""
+    cache = tmp_path_factory.getbasetemp() / "renvoi-model-cache"
+    embed.ensure_bundled_model(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def real_embedder(model_cache):
+    return embed.load_embedder(Config(cache_dir=model_cache))
+
+
+def _leftovers(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.parent.glob(f".{index_dir.name}.*"))
+
+
+# ---------------------------------------------------------------- killed builds
+
+# A `renvoi index` whose stages announce themselves and last long enough to be hit:
+# the embedding, the writing of the files, and the wait for them to reach the disk.
+SLOW_INDEX = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{tests!r}, {root!r}]
+    from conftest import HashEmbedder
+    import rag.index, rag.pipeline
+    from rag.cli import main
+
+    class Slow(HashEmbedder):
+        def embed_passages(self, texts, batch_size=32, progress=False):
+            print("embedding", flush=True)
+            time.sleep({stage_s})
+            return super().embed_passages(texts)
+
+    def slow_write(path, data, _write=rag.index._write_json):
+        print("writing", flush=True)
+        time.sleep({stage_s} / 3)
+        _write(path, data)
+
+    def slow_fsync(folder, _fsync=rag.index._fsync_tree):
+        print("syncing", flush=True)
+        time.sleep({stage_s})
+        _fsync(folder)
+
+    rag.pipeline._load_embedder = lambda config: Slow()
+    rag.index._write_json = slow_write
+    rag.index._fsync_tree = slow_fsync
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+STAGE_S = 0.8  # each kill lands in the first half of its stage: slack for a loaded machine
+
+
+def _kill_during(script: Path, args: list[str], stage: str | None, rng: random.Random) -> str:
+    """Start `script args`, SIGKILL it at a random moment of `stage` (None: while it starts up)."""
+    proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        if stage is None:
+            time.sleep(rng.uniform(0.05, 0.5))
+        else:
+            while (line := proc.stdout.readline()) and line.strip() != stage:
+                pass
+            assert line, f"the build ended before {stage!r}: {proc.stderr.read()}"
+            time.sleep(rng.uniform(0.0, 0.5 * STAGE_S / (3 if stage == "writing" else 1)))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, f"the build was not killed (exit {proc.returncode})"
+    return stage or "start-up"
+
+
+def test_killed_index_builds_keep_the_previous_index_and_the_next_start_rebuilds(tmp_path, corpus, hashing,
+                                                                                 capsys):
+    rng = random.Random(20240611)  # random points, the same ones on every run
+    index_dir = tmp_path / "index"
+    script = tmp_path / "slow_index.py"
+    script.write_text(SLOW_INDEX.format(tests=str(TESTS), root=str(ROOT), stage_s=STAGE_S))
+    args = ["index", str(corpus), "--index-dir", str(index_dir)]
+
+    # A first build killed while writing: no index appears, and the next `renvoi index` builds one.
+    _kill_during(script, args, "writing", rng)
+    with pytest.raises(IndexError_):
+        Index.load(index_dir)
+    code, out, err = run(capsys, *args)
+    assert code == 0 and out.startswith(f"index {index_dir}: 2 documents") and err == ""
+    assert _leftovers(index_dir) == [], "the killed build's temporary folder is removed"
+    sizes = {False: Index.load(index_dir).manifest.n_passages}
+
+    extra = corpus / "nuit.md"
+    for round_no, stage in enumerate([None, "embedding", "writing", "syncing"]):
+        # Each round changes the corpus, kills the rebuild, then starts again.
+        changed = round_no % 2 == 0
+        if changed:
+            extra.write_text(EXTRA, encoding="utf-8")
+        else:
+            extra.unlink()
+        where = _kill_during(script, args, stage, rng)
+        before = Index.load(index_dir)  # checksums verified: never half an index
+        assert before.manifest.n_passages == sizes[not changed], f"killed during {where}"
+        code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "trains de nuit")
+        assert code == 0, err
+        assert one_line(err) == "renvoi: corpus or settings changed; rebuilding the index"
+        assert json.loads(out), "the search answers from the rebuilt index"
+        after = Index.load(index_dir)
+        sizes.setdefault(changed, after.manifest.n_passages)
+        assert after.manifest.n_passages == sizes[changed] != sizes[not changed]
+        assert ("nuit" in after.documents) == changed
+        assert _leftovers(index_dir) == [], f"killed during {where}: leftovers stay behind"
+
+
+@pytest.mark.model
+def test_killed_renvoi_index_process_with_the_real_model(tmp_path, corpus, model_cache, real_embedder,
+                                                         monkeypatch, capsys):
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: real_embedder)
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    old = Index.load(index_dir).manifest.n_passages
+    (corpus / "nuit.md").write_text(EXTRA, encoding="utf-8")
+    env = {**os.environ, "RENVOI_CACHE": str(model_cache), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "index", str(corpus), "--index-dir", str(index_dir)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(random.Random(7).uniform(0.5, 4.0))  # imports, model load or embedding
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    loaded = Index.load(index_dir)  # checksums verified
+    # the old index, or the new one if the build was done before the signal
+    assert loaded.manifest.n_passages == old or "nuit" in loaded.documents
+    code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "Paris Berlin")
+    assert code == 0 and "Traceback" not in err and json.loads(out)
+    assert "nuit" in Index.load(index_dir).documents
+    assert _leftovers(index_dir) == []
+
+
+# ---------------------------------------------------------------- damaged index
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # the same size, one byte changed
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes([data[middle] ^ 0x20]) + data[middle + 1 :])
+
+
+@pytest.mark.parametrize("how", ["truncate", "edit"])
+def test_every_damaged_index_file_is_detected_and_rebuilt_with_one_notice(tmp_path, corpus, hashing, capsys, how):
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    names = sorted(Index.load(index_dir).manifest.files)
+    assert {"passages.jsonl", "passage_vectors.npy", "passages.faiss", "documents.json"} <= set(names)
+    assert any(n.startswith("bm25/") for n in names)
+    for name in names:
+        _damage(index_dir / name, how)
+        # search without paths: the rebuild reads the sources the manifest names
+        code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "glacier du Rhône")
+        assert code == 0, (name, err)
+        line = one_line(err)
+        assert line.endswith("; rebuilding") and name in line, (name, line)
+        assert json.loads(out)[0]["doc_id"] == "glaciers"
+        Index.load(index_dir)  # whole again
+
+
+def _edit_manifest(index_dir: Path, change) -> None:
+    path = index_dir / MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(change(data)), encoding="utf-8")
+
+
+EDITS = {
+    "a checksum": (lambda m: {**m, "files": {**m["files"], "passages.jsonl": "0" * 64}}, "does not match its checksum"),
+    "a count": (lambda m: {**m, "n_passages": m["n_passages"] + 1}, "vectors do not match the manifest"),
+    "the format": (lambda m: {**m, "format_version": 99}, "index format 99 is not 1"),
+    "a file name": (lambda m: {**m, "files": {**m["files"], "extra.bin": "0" * 64}}, "extra.bin is missing"),
+}
+
+
+@pytest.mark.parametrize("what", EDITS)
+def test_edited_manifest_is_detected_and_the_index_rebuilt_from_its_sources(tmp_path, corpus, hashing, capsys, what):
+    change, reason = EDITS[what]
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    _edit_manifest(index_dir, change)
+    code, out, err = run(capsys, "ask", "--json", "--index-dir", index_dir, "Combien le glacier du Rhône a-t-il perdu ?")
+    assert code == 0
+    assert reason in one_line(err) and err.strip().endswith("; rebuilding")
+    assert json.loads(out)["question"].startswith("Combien")
+    assert Index.load(index_dir).manifest.sources == [str(corpus)]
+
+
+UNREADABLE = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "empty": lambda text: "",
+    "not an object": lambda text: "[]",
+    "wrong types": lambda text: json.dumps({**json.loads(text), "files": [], "sources": 3}),
+}
+
+
+@pytest.mark.parametrize("what", UNREADABLE)
+def test_unreadable_manifest_is_named_and_never_replaced_by_another_corpus(tmp_path, corpus, hashing, capsys,
+                                                                           monkeypatch, what):
+    # seeds/ in the working folder: an index whose sources are unknown must not silently become an index of it
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(corpus, tmp_path / "seeds")
+    (tmp_path / "seeds" / "glaciers.md").unlink()
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    path = index_dir / MANIFEST
+    damaged = UNREADABLE[what](path.read_text(encoding="utf-8"))
+    path.write_text(damaged, encoding="utf-8")
+
+    code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "glacier")
+    assert code == 1 and out == ""
+    line = one_line(err)
+    assert "manifest" in line and "index them again" in line
+    assert path.read_text(encoding="utf-8") == damaged, "nothing was rebuilt"
+
+    code, out, err = run(capsys, "index", corpus, "--index-dir", index_dir)
+    assert code == 0 and "manifest" in one_line(err) and err.strip().endswith("; rebuilding")
+    assert "glaciers" in Index.load(index_dir).documents
+
+
+# ---------------------------------------------------------------- the index folder
+
+
+def test_index_folder_that_cannot_be_written_fails_at_once_with_one_line(tmp_path, corpus, hashing, capsys):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")  # root ignores permissions; this fails for everyone
+    code, out, err = run(capsys, "index", corpus, "--index-dir", blocked / "index")
+    assert code == 1 and out == ""
+    line = one_line(err)
+    assert "cannot write the index folder" in line and f"{blocked} is a file" in line
+    assert hashing == [], "it fails before loading the model and embedding the corpus"
+    assert blocked.read_text() == "a file where a folder should be"
+
+
+@pytest.mark.parametrize("kind", ["file", "folder of other files"])
+def test_index_dir_that_is_not_an_index_is_never_replaced(tmp_path, corpus, hashing, capsys, kind):
+    if kind == "file":
+        target = tmp_path / "notes.txt"
+        target.write_text("my notes", encoding="utf-8")
+        expected = "is a file, not an index folder"
+    else:
+        target = tmp_path / "thesis"
+        target.mkdir()
+        (target / "chapter1.txt").write_text("my thesis", encoding="utf-8")
+        expected = "is not an index folder (it holds chapter1.txt)"
+    for command in (["index", corpus], ["search", "glacier"], ["ask", "glacier"]):
+        code, out, err = run(capsys, *command, "--index-dir", target)
+        assert code == 1 and expected in one_line(err), (command, err)
+    if kind == "file":
+        assert target.read_text(encoding="utf-8") == "my notes"
+    else:
+        assert [p.name for p in target.iterdir()] == ["chapter1.txt"]
+    assert _leftovers(target) == []
+
+
+# ---------------------------------------------------------------- the model
+
+
+def test_model_cache_that_cannot_be_written_is_one_line(tmp_path, corpus, capsys, monkeypatch):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("RENVOI_CACHE", str(blocked / "cache"))
+    code, out, err = run(capsys, "index", corpus, "--index-dir", tmp_path / "index")
+    assert code == 1
+    line = one_line(err)
+    assert "cannot write the converted model into the cache" in line and "RENVOI_CACHE" in line
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("damage", ["empty folder", "broken config", "a file"])
+def test_unusable_model_folder_is_one_line(tmp_path, corpus, capsys, damage):
+    model = tmp_path / "my-model"
+    if damage == "a file":
+        model.write_text("weights?")
+    else:
+        model.mkdir()
+        if damage == "broken config":
+            (model / "config.json").write_text("{not json")
+            (model / "modules.json").write_text("[]")
+    code, out, err = run(capsys, "index", corpus, "--index-dir", tmp_path / "index", "--model", model)
+    assert code == 2 and out == ""
+    assert "embedding model" in one_line(err)
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.model
+def test_corrupt_converted_model_is_converted_again(tmp_path, corpus, model_cache, capsys, monkeypatch):
+    src = embed.bundled_model_dir(model_cache)
+    cache = tmp_path / "cache"
+    folder = embed.bundled_model_dir(cache)
+    # a copy of the session's conversion: small files copied, the weights hard-linked (never written through)
+    shutil.copytree(src, folder, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
+    os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
+    tokenizer = folder / "tokenizer.json"
+    size = tokenizer.stat().st_size
+    tokenizer.write_bytes(b"\0" * size)  # same size, wrong content
+    assert "corrupt" in embed.conversion_problem(folder)
+    monkeypatch.setenv("RENVOI_CACHE", str(cache))
+    code, out, err = run(capsys, "index", corpus, "--index-dir", tmp_path / "index")
+    assert code == 0 and "Traceback" not in err, err
+    assert embed.conversion_problem(folder, full_check=True) is None
+    assert embed.conversion_problem(src, full_check=False) is None, "the session's conversion is untouched"
+    assert Index.load(tmp_path / "index").manifest.model_id == embed.bundled_model_id()
