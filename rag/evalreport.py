@@ -268,8 +268,8 @@ def report_markdown(outcome: EvalOutcome) -> str:
         _ANSWER_NOTES,
         "## Latency\n",
         "Wall-clock time around each call of the loaded pipeline (model already loaded). Each question is "
-        "asked first, then searched in each mode: ask includes embedding the question; the searches that "
-        "follow may reuse that embedding when the pipeline keeps it, so they can show ranking time alone.\n",
+        "asked first, then searched in each mode; each call embeds the question itself (bm25 mode needs no "
+        "embedding).\n",
         latency_table_md(outcome.summaries),
         "![Latency of search and ask](latency.png)\n",
         "## Passing questions\n",

@@ -513,8 +513,8 @@ def collect(
     `search(question, k, mode)` and, optionally, `ask(question, history)`).
 
     Each question is asked once with the pipeline's own depth, then searched
-    with the three modes at depth `k`; the searches may thus reuse the
-    question's embedding if the pipeline keeps it. A follow-up is asked with
+    with the three modes at depth `k`; every call embeds its own question, so
+    the latencies are those a user sees. A follow-up is asked with
     the conversation so far as history; its retrieval is measured on the
     question the pipeline resolved it to (searched in each mode) or, when the
     pipeline does not say, on the answer's own retrieved list for hybrid and

@@ -97,8 +97,8 @@ class Renvoi:
             self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        return self.retriever.search(question, k=k, mode=mode)
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid", query_vec=None) -> list[Hit]:
+        return self.retriever.search(question, k=k, mode=mode, query_vec=query_vec)
 
     @property
     def generator(self):

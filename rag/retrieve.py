@@ -118,14 +118,9 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
-        self._last: tuple[str, np.ndarray] | None = None  # ask embeds the question once for search and compose
 
     def query_vector(self, question: str) -> np.ndarray:
-        last = self._last  # read once: the chat page calls this from several threads
-        if last is None or last[0] != question:
-            last = (question, np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32))
-            self._last = last
-        return last[1]
+        return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
 
     def candidates(self, query_vec: np.ndarray | None, bm25: np.ndarray | None) -> np.ndarray:
         """Union of the dense (paragraph and sentence) and BM25 top candidates."""
@@ -141,11 +136,12 @@ class Retriever:
         rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
         return rows[rows >= 0]
 
-    def score(self, question: str, mode: str = "hybrid") -> Scored:
+    def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None) -> Scored:
         check_mode(mode)
         ix = self.index
-        query_vec = None
-        if mode != "bm25":
+        if mode == "bm25":
+            query_vec = None
+        elif query_vec is None:
             query_vec = self.query_vector(question)
         bm25_all = None
         if mode != "dense":
@@ -163,14 +159,16 @@ class Retriever:
         bm25 = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), dtype=np.float32)
         return Scored(rows=rows, dense=dense, bm25=bm25, best_sentence_row=best_row)
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The k best passages for `question` under `mode` ("hybrid", "dense" or "bm25")."""
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
+               query_vec: np.ndarray | None = None) -> list[Hit]:
+        """The k best passages for `question` under `mode` ("hybrid", "dense" or "bm25").
+        `query_vec`, when the caller has already embedded the question, saves embedding it again."""
         k = self.config.k if k is None else k
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not question.strip():
             raise ValueError("the question is empty")
-        s = self.score(question, mode)
+        s = self.score(question, mode, query_vec)
         n = len(s.rows)
         if mode == "dense":
             fused = s.dense.astype(np.float64)
