@@ -209,7 +209,9 @@ def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang:
         for h in hits[:related]:
             d = documents.get(h.passage.doc_id)
             where = f"¶{h.passage.n}" if h.passage.n else h.passage.kind
-            lines.append(f"- {d.title if d else h.passage.doc_id}, {where} : {h.best_sentence}")
+            # The article's own note calls would read as citation markers here: nothing is cited.
+            sentence = _MARKER.sub(lambda m: f"({words['note']} {m.group(1)})", h.best_sentence)
+            lines.append(f"- {d.title if d else h.passage.doc_id}, {where} : {sentence}")
     return "\n".join(lines)
 
 
