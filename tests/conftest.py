@@ -16,6 +16,24 @@ from rag.records import Document, Paragraph
 from rag.text import LANGUAGES, terms
 
 
+# A small article in the format of the seeds, shared by the end-to-end tests.
+GLACIERS_ARTICLE = """\
+# Les glaciers des Alpes fondent plus vite que prévu
+
+Par Jeanne Martin, 2 janvier 2020
+
+Le glacier du Rhône a perdu un tiers de sa masse depuis 1900, selon les relevés que les glaciologues suisses mènent chaque année depuis plus d'un siècle [1].
+
+Les touristes viennent le voir fondre en été, et des bâches blanches couvrent désormais la grotte de glace creusée pour eux afin de ralentir la fonte.
+
+Les scientifiques estiment que la moitié des glaciers alpins aura disparu avant la fin du siècle si les émissions de gaz à effet de serre continuent au rythme actuel.
+
+## Notes
+
+[1]: Relevés glaciologiques suisses, https://example.org/glamos
+"""
+
+
 class HashEmbedder:
     """Bag of stemmed terms hashed into `dim` buckets, L2-normalised."""
 

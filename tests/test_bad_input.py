@@ -29,23 +29,9 @@ from rag.ingest import citable_passages, ingest_paths
 from rag.pipeline import Renvoi
 from ui.app import Chat, Session
 
-from conftest import HashEmbedder
+from conftest import GLACIERS_ARTICLE, HashEmbedder
 
-GLACIERS = """\
-# Les glaciers des Alpes fondent plus vite que prévu
-
-Par Jeanne Martin, 2 janvier 2020
-
-Le glacier du Rhône a perdu un tiers de sa masse depuis 1900, selon les relevés que les glaciologues suisses mènent chaque année depuis plus d'un siècle [1].
-
-Les touristes viennent le voir fondre en été, et des bâches blanches couvrent désormais la grotte de glace creusée pour eux afin de ralentir la fonte.
-
-Les scientifiques estiment que la moitié des glaciers alpins aura disparu avant la fin du siècle si les émissions de gaz à effet de serre continuent au rythme actuel.
-
-## Notes
-
-[1]: Relevés glaciologiques suisses, https://example.org/glamos
-"""
+GLACIERS = GLACIERS_ARTICLE
 
 XSS_MD = """\
 # Les failles XSS expliquées aux rédactions
