@@ -27,12 +27,32 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=None)
 def _stopwords(lang: str) -> frozenset[str]:
-    from bm25s import stopwords as sw
-
+    sw = _bm25s_stopwords()
     words = {"fr": sw.STOPWORDS_FRENCH, "en": sw.STOPWORDS_EN_PLUS}[lang]
     # Elided forms ("l'", "qu'") are split off by the word regex, so their stems matter too.
     extra = {"fr": ("l", "d", "qu", "c", "s", "n", "j", "m", "t", "y", "a", "est", "sont", "ete"), "en": ("s", "t")}[lang]
     return frozenset(fold(w) for w in (*words, *extra))
+
+
+@lru_cache(maxsize=1)
+def _bm25s_stopwords():
+    """bm25s's stopword lists (plain tuples), read without running `bm25s/__init__`,
+    which imports numba and scipy: a third of the cold start of `renvoi ask`."""
+    import importlib.util
+    import sys
+
+    if "bm25s" in sys.modules:
+        from bm25s import stopwords
+
+        return stopwords
+    package = importlib.util.find_spec("bm25s")
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("bm25s is not installed (pip install bm25s)")
+    path = f"{next(iter(package.submodule_search_locations))}/stopwords.py"
+    spec = importlib.util.spec_from_file_location("rag._bm25s_stopwords", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @lru_cache(maxsize=None)
