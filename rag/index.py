@@ -12,6 +12,16 @@ Writes go to a temporary sibling folder that is swapped into place only when
 complete: a build killed at any point leaves the previous index usable, and
 the next build removes what it left behind. A path that is a file, or a folder
 holding files an index does not, is never replaced.
+The vector search structure is chosen by `Config.index_type`: an exact
+inner-product scan ("flat"), or for large corpora an approximate one, HNSW
+("hnsw") or an inverted file of product-quantized codes ("ivfpq"); "auto"
+takes flat up to `ANN_MIN_VECTORS` vectors and HNSW above, where the scan
+gets slower than a query embedding (benchmarks/README.md). Retrieval rescores
+every candidate exactly from the stored vectors, so an approximate structure
+can only miss candidates, never misorder them. Its search parameters (efSearch,
+nprobe) are recorded in the manifest. BM25 is read back with `rag.bm25`
+(numpy only), and large arrays are memory-mapped.
+
 This module builds, saves and loads; ranking lives in `retrieve.py`.
 """
 
@@ -30,13 +40,38 @@ from typing import Protocol
 
 import numpy as np
 
-from .config import Config
+from .bm25 import SavedBM25
+from .config import INDEX_TYPES, Config
 from .records import Document, Paragraph
 from .text import split_sentences, terms
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+# Above this many vectors "auto" uses HNSW: an exact scan of 100k 384-d vectors
+# already takes ~10-20 ms on two cores, about a query embedding, and grows
+# linearly (benchmarks/README.md).
+ANN_MIN_VECTORS = 100_000
+# HNSW: links per node (memory ~M*8 bytes a vector), construction and search
+# beam widths. At 1M vectors recall@10 was 0.84 with efSearch 128, 0.94 with
+# 512 and 0.97 with 1024, whose ~4 ms p50 is still well under a query
+# embedding (benchmarks/README.md).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 1024
+# IVF-PQ: bytes per vector (sub-quantizers of 4 dims), lists probed per query,
+# and how many times k candidates it returns for exact rescoring (its own
+# scores are approximate; the exact ones come from the stored vectors). With
+# 48 bytes or 4x candidates, recall@10 stayed under 0.85 at 100k whatever
+# nprobe (benchmarks/README.md).
+IVFPQ_BYTES = 96
+IVFPQ_NPROBE = 64
+IVFPQ_REFINE = 10
+# IVF-PQ below this many vectors is searched flat: FAISS wants 39 training
+# points per centroid, and PQ codebooks have 256.
+IVFPQ_MIN_VECTORS = 39 * 256
+# Arrays over this size are memory-mapped on load: retrieval reads only candidate rows.
+MMAP_BYTES = 64 << 20
 
 
 class IndexError_(RuntimeError):
@@ -63,6 +98,8 @@ class Manifest:
     n_sentences: int
     files: dict[str, str] = field(default_factory=dict)  # name -> sha256
     created: str = ""
+    # "passages"/"sentences" -> {"type": "flat"|"hnsw"|"ivfpq", and its parameters}
+    vector_index: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, folder: Path) -> "Manifest":
@@ -86,7 +123,7 @@ class Manifest:
 
 _MANIFEST_TYPES = {
     "model_id": str, "dim": int, "corpus_hash": str, "settings": dict, "sources": list,
-    "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict,
+    "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict, "vector_index": dict,
 }  # fmt: skip
 
 
@@ -151,9 +188,25 @@ class Index:
         # Sentences of a passage are contiguous rows: start/stop per passage.
         bounds = np.searchsorted(sentence_owner, np.arange(len(passages) + 1))
         self.sentence_start, self.sentence_stop = bounds[:-1], bounds[1:]
-        self.faiss_passages = faiss_passages if faiss_passages is not None else _faiss_flat(passage_vectors)
-        self.faiss_sentences = faiss_sentences if faiss_sentences is not None else _faiss_flat(sentence_vectors)
+        specs = manifest.vector_index
+        if faiss_passages is None:
+            faiss_passages = build_vector_index(passage_vectors, specs.get("passages", FLAT))
+        if faiss_sentences is None:
+            faiss_sentences = build_vector_index(sentence_vectors, specs.get("sentences", FLAT))
+        self.faiss_passages, self.faiss_sentences = faiss_passages, faiss_sentences
         self.row = {p.id: i for i, p in enumerate(passages)}
+
+    def search_passages(self, query: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the (about) k passages nearest to `query` (-1 rows dropped)."""
+        spec = self.manifest.vector_index.get("passages", FLAT)
+        rows = search_vectors(self.faiss_passages, self.passage_vectors, query, k, spec)[1][0]
+        return rows[rows >= 0]
+
+    def search_sentences(self, query: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the (about) k sentences nearest to `query` (-1 rows dropped)."""
+        spec = self.manifest.vector_index.get("sentences", FLAT)
+        rows = search_vectors(self.faiss_sentences, self.sentence_vectors, query, k, spec)[1][0]
+        return rows[rows >= 0]
 
     # -------------------------------------------------------- build
 
@@ -197,6 +250,10 @@ class Index:
             n_passages=len(passages),
             n_sentences=len(sentences),
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            vector_index={
+                "passages": vector_index_spec(config.index_type, len(passage_vectors)),
+                "sentences": vector_index_spec(config.index_type, len(sentence_vectors)),
+            },
         )
         return cls(manifest, docs, list(passages), sentences, np.asarray(owner, dtype=np.int64),
                    passage_vectors, sentence_vectors, bm25)
@@ -240,7 +297,6 @@ class Index:
     @classmethod
     def load(cls, folder: Path, *, verify: bool = True) -> "Index":
         """Load an index; raise IndexError_ naming what is missing or damaged."""
-        import bm25s
         import faiss
 
         folder = Path(folder)
@@ -266,11 +322,13 @@ class Index:
                 if line.strip()
             ]
             sent = json.loads((folder / "sentences.json").read_text("utf-8"))
-            passage_vectors = np.load(folder / "passage_vectors.npy")
-            sentence_vectors = np.load(folder / "sentence_vectors.npy")
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
+            passage_vectors = _load_array(folder / "passage_vectors.npy")
+            sentence_vectors = _load_array(folder / "sentence_vectors.npy")
+            bm25 = SavedBM25.load(folder / "bm25")
             faiss_passages = faiss.read_index(str(folder / "passages.faiss"))
             faiss_sentences = faiss.read_index(str(folder / "sentences.faiss"))
+            for name, structure in (("passages", faiss_passages), ("sentences", faiss_sentences)):
+                set_search_params(structure, manifest.vector_index.get(name, FLAT))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
             raise IndexError_(f"damaged index in {folder}: {e}") from e
         index = cls(manifest, documents, passages, sent["text"], np.asarray(sent["owner"], dtype=np.int64),
@@ -307,6 +365,8 @@ def open_index(
     seeds/ when there is none). A damaged index is rebuilt with a notice, from
     the sources its manifest names; when even those are unreadable and no
     `paths` are given, IndexError_ says so (rather than indexing seeds/).
+    With `paths=None` (the query commands) the existing index's vector
+    structure is kept, whatever `config.index_type` says: only `index` chooses it.
     """
     folder = Path(config.index_dir)
     existing: Index | None = None
@@ -324,6 +384,9 @@ def open_index(
             notify(f"{e}; rebuilding")
     if paths is None:
         paths = [Path(s) for s in existing.manifest.sources] if existing else recorded or [Path("seeds")]
+        kept = existing.manifest.settings.get("index_type") if existing else None
+        if kept in INDEX_TYPES:
+            config = config.with_(index_type=kept)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
@@ -348,13 +411,114 @@ def open_index(
 # ---------------------------------------------------------------- helpers
 
 
-def _faiss_flat(vectors: np.ndarray):
+FLAT = {"type": "flat"}
+
+
+def check_index_type(index_type: str) -> str:
+    if index_type not in INDEX_TYPES:
+        raise ValueError(f"unknown index type {index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
+    return index_type
+
+
+def resolve_index_type(index_type: str, n_vectors: int) -> str:
+    """The structure an index of `n_vectors` gets: "auto" is flat up to ANN_MIN_VECTORS, hnsw above.
+
+    "ivfpq" needs enough vectors to train its quantizers (IVFPQ_MIN_VECTORS);
+    fewer are searched flat, which is exact and, at that size, as fast.
+    """
+    check_index_type(index_type)
+    if index_type == "auto":
+        return "hnsw" if n_vectors > ANN_MIN_VECTORS else "flat"
+    if index_type == "ivfpq" and n_vectors < IVFPQ_MIN_VECTORS:
+        return "flat"
+    return index_type
+
+
+
+def vector_index_spec(index_type: str, n_vectors: int) -> dict:
+    """The structure and parameters (recorded in the manifest) for `n_vectors` vectors."""
+    kind = resolve_index_type(index_type, n_vectors)
+    if kind == "hnsw":
+        return {"type": "hnsw", "M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
+    if kind == "ivfpq":
+        # ~4 sqrt(n) lists, each with enough training points.
+        nlist = int(min(max(16, 4 * round(n_vectors**0.5)), n_vectors // 39))
+        return {"type": "ivfpq", "nlist": nlist, "nprobe": min(IVFPQ_NPROBE, nlist), "bytes": IVFPQ_BYTES,
+                "refine": IVFPQ_REFINE}
+    return dict(FLAT)
+
+
+def build_vector_index(vectors: np.ndarray, spec: dict, *, train_sample: int = 131_072, seed: int = 0):
+    """A FAISS inner-product structure over `vectors` as `spec` describes (see `vector_index_spec`)."""
     import faiss
 
-    index = faiss.IndexFlatIP(vectors.shape[1])
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    d = vectors.shape[1]
+    kind = spec.get("type")
+    if kind == "flat":
+        index = faiss.IndexFlatIP(d)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(d, int(spec["M"]), faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = int(spec["efConstruction"])
+    elif kind == "ivfpq":
+        # One byte per sub-quantizer; the largest count dividing d that fits the budget.
+        m = max(b for b in range(1, min(int(spec["bytes"]), d) + 1) if d % b == 0)
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFPQ(quantizer, d, int(spec["nlist"]), m, 8, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors
+        if len(vectors) > train_sample:
+            sample = vectors[np.sort(np.random.default_rng(seed).choice(len(vectors), train_sample, replace=False))]
+        index.train(sample)
+    else:
+        raise ValueError(f"unknown vector index type {kind!r}; allowed: flat, hnsw, ivfpq")
     if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(vectors)
+    set_search_params(index, spec)
     return index
+
+
+def search_vectors(index, vectors: np.ndarray, queries: np.ndarray, k: int, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the k best rows for each query, best first, -1 where fewer exist.
+
+    IVF-PQ scores are approximate: it returns `refine` times k candidates,
+    which are rescored exactly from `vectors` (memory-mapped: only their rows are read).
+    """
+    queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, vectors.shape[1])
+    k = max(0, min(k, index.ntotal))
+    if k == 0:
+        return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+    if spec.get("type") != "ivfpq":
+        return index.search(queries, k)
+    _, cand = index.search(queries, min(index.ntotal, k * int(spec.get("refine", 1))))
+    scores = np.full((len(queries), k), -np.inf, np.float32)
+    rows = np.full((len(queries), k), -1, np.int64)
+    for i, (q, c) in enumerate(zip(queries, cand)):
+        c = np.sort(c[c >= 0])  # ascending rows: a memory-mapped gather reads forward
+        exact = np.asarray(vectors[c] @ q, dtype=np.float32)
+        best = np.lexsort((c, -exact))[:k]
+        scores[i, : len(best)], rows[i, : len(best)] = exact[best], c[best]
+    return scores, rows
+
+
+def set_search_params(index, spec: dict) -> None:
+    """Apply the recorded search parameters (efSearch, nprobe) to a loaded structure."""
+    import faiss
+
+    kind = spec.get("type")
+    expected = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSW, "ivfpq": faiss.IndexIVF}.get(kind)
+    if expected is None:
+        raise ValueError(f"unknown vector index type {kind!r}; allowed: flat, hnsw, ivfpq")
+    if not isinstance(index, expected):
+        raise ValueError(f"vector index is a {type(index).__name__}, the manifest says {kind}")
+    if kind == "hnsw":
+        index.hnsw.efSearch = int(spec["efSearch"])
+    elif kind == "ivfpq":
+        index.nprobe = int(spec["nprobe"])
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """An .npy array, memory-mapped when large (retrieval reads only candidate rows)."""
+    return np.load(path, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None, allow_pickle=False)
 
 
 def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document]):

@@ -38,7 +38,9 @@ class Scored:
     rows: np.ndarray
     dense: np.ndarray
     bm25: np.ndarray
-    best_sentence_row: np.ndarray  # global sentence row of each candidate's best sentence
+    # Global sentence row of each candidate's best sentence; -1 when it has
+    # none, -2 when not computed (BM25 mode: `search` picks it for hits only).
+    best_sentence_row: np.ndarray
 
 
 # ---------------------------------------------------------------- pure scoring
@@ -127,10 +129,7 @@ class Retriever:
         ix, c = self.index, self.config.candidates
         found: list[np.ndarray] = []
         if query_vec is not None:
-            q = query_vec[None, :].astype(np.float32)
-            _, p_rows = ix.faiss_passages.search(q, min(c, len(ix.passages)))
-            _, s_rows = ix.faiss_sentences.search(q, min(3 * c, len(ix.sentences)))
-            found += [p_rows[0], ix.sentence_owner[s_rows[0][s_rows[0] >= 0]]]
+            found += [ix.search_passages(query_vec, c), ix.sentence_owner[ix.search_sentences(query_vec, 3 * c)]]
         if bm25 is not None:
             found.append(top_rows(bm25, c))
         rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
@@ -155,7 +154,7 @@ class Retriever:
             )
         else:
             dense = np.zeros(len(rows), dtype=np.float32)
-            best_row = np.asarray([self._lexical_best_sentence(r, question) for r in rows], dtype=np.int64)
+            best_row = np.full(len(rows), -2, dtype=np.int64)
         bm25 = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), dtype=np.float32)
         return Scored(rows=rows, dense=dense, bm25=bm25, best_sentence_row=best_row)
 
@@ -183,21 +182,24 @@ class Retriever:
                 [ranking(s.dense), matched], [1.0, self.config.bm25_weight], self.config.rrf_k, n
             )
         order = ranking(fused)[:k]
+        q_terms = set(terms(question, LANGUAGES)) if mode == "bm25" else set()
         hits = []
         for rank, j in enumerate(order, start=1):
             row = int(s.rows[j])
             passage = self.index.passages[row]
             srow = int(s.best_sentence_row[j])
+            if srow == -2:
+                srow = self._lexical_best_sentence(row, q_terms)
             best = self.index.sentences[srow] if srow >= 0 else passage.text
             hits.append(Hit(rank=rank, passage=passage, score=float(fused[j]),
                             dense_score=float(s.dense[j]), bm25_score=float(s.bm25[j]), best_sentence=best))
         return hits
 
-    def _lexical_best_sentence(self, row: int, question: str) -> int:
+    def _lexical_best_sentence(self, row: int, q: set[str]) -> int:
+        """The sentence of passage `row` sharing most terms with the question's `q`."""
         ix = self.index
         start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
         if stop <= start:
             return -1
-        q = set(terms(question, LANGUAGES))
         overlaps = [len(q & set(terms(ix.sentences[i], LANGUAGES))) for i in range(start, stop)]
         return start + int(np.argmax(overlaps))

@@ -14,9 +14,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import Config
-from rag.index import MANIFEST, Index, IndexError_, corpus_hash, open_index
-from rag.records import Paragraph
+from rag.cli import main
+from rag.config import INDEX_TYPES, Config
+from rag.index import (
+    ANN_MIN_VECTORS,
+    IVFPQ_MIN_VECTORS,
+    MANIFEST,
+    Index,
+    IndexError_,
+    build_vector_index,
+    corpus_hash,
+    open_index,
+    resolve_index_type,
+    search_vectors,
+    set_search_params,
+    vector_index_spec,
+)
 
 from conftest import HashEmbedder, make_document
 
@@ -214,3 +227,120 @@ def test_unwritable_index_folder_is_a_clear_error(tmp_path):
     with pytest.raises(OSError) as e:
         open_index([folder], Config(index_dir=index_dir), HashEmbedder, _fake_ingest)
     assert "index folder" in str(e.value) or "Not a directory" in str(e.value)
+
+
+# ---------------------------------------------------------------- vector index types
+# Recall is checked on small synthetic data (clustered random vectors), never
+# timings: the figures live in benchmarks/README.md.
+
+
+def clustered(n: int, d: int, seed: int = 0, clusters: int = 50) -> np.ndarray:
+    """Unit vectors around random centres: neighbourhoods like real embeddings have."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def recall_at(approx: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)]))
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]
+
+
+
+def test_index_types_are_the_documented_ones():
+    assert INDEX_TYPES == ("auto", "flat", "hnsw", "ivfpq")
+
+
+def test_auto_is_flat_up_to_the_threshold_and_hnsw_above():
+    assert resolve_index_type("auto", 10) == "flat"
+    assert resolve_index_type("auto", ANN_MIN_VECTORS) == "flat"
+    assert resolve_index_type("auto", ANN_MIN_VECTORS + 1) == "hnsw"
+    assert resolve_index_type("hnsw", 10) == "hnsw"
+    # too few vectors to train product quantizers: searched exactly
+    assert resolve_index_type("ivfpq", IVFPQ_MIN_VECTORS - 1) == "flat"
+    assert resolve_index_type("ivfpq", IVFPQ_MIN_VECTORS) == "ivfpq"
+
+
+def test_bad_index_type_names_the_choices(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown index type 'annoy'; allowed: auto, flat, hnsw, ivfpq"):
+        Config(index_type="annoy")
+    with pytest.raises(ValueError, match="allowed: auto, flat, hnsw, ivfpq"):
+        resolve_index_type("HNSW", 10)
+    code = main(["index", str(tmp_path), "--index-dir", str(tmp_path / "ix"), "--index-type", "annoy"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == "renvoi: unknown index type 'annoy'; allowed: auto, flat, hnsw, ivfpq"
+    assert not (tmp_path / "ix").exists()
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivfpq"])
+def test_vector_index_round_trip_keeps_results_and_parameters(kind, tmp_path):
+    import faiss
+
+    vectors = clustered(IVFPQ_MIN_VECTORS + 500, 32)
+    spec = vector_index_spec(kind, len(vectors))
+    assert spec["type"] == kind
+    built = build_vector_index(vectors, spec)
+    queries = clustered(20, 32, seed=1)
+    before = built.search(queries, 10)
+    faiss.write_index(built, str(tmp_path / "v.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "v.faiss"))
+    set_search_params(loaded, spec)
+    after = loaded.search(queries, 10)
+    assert loaded.ntotal == len(vectors)
+    np.testing.assert_array_equal(before[1], after[1])
+    if kind == "hnsw":
+        assert loaded.hnsw.efSearch == spec["efSearch"]
+    if kind == "ivfpq":
+        assert loaded.nprobe == spec["nprobe"]
+
+
+def test_search_params_must_match_the_structure():
+    vectors = clustered(300, 16)
+    flat = build_vector_index(vectors, {"type": "flat"})
+    with pytest.raises(ValueError, match="the manifest says hnsw"):
+        set_search_params(flat, vector_index_spec("hnsw", 300))
+    with pytest.raises(ValueError, match="unknown vector index type 'lsh'"):
+        build_vector_index(vectors, {"type": "lsh"})
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
+def test_approximate_recall_at_10_against_exact(kind):
+    vectors = clustered(12_000, 64)
+    queries = clustered(200, 64, seed=7)
+    exact = exact_top(vectors, queries, 10)
+    spec = vector_index_spec(kind, len(vectors))
+    _, approx = search_vectors(build_vector_index(vectors, spec), vectors, queries, 10, spec)
+    assert recall_at(approx, exact) >= 0.9
+
+
+def test_index_records_its_structure_and_query_commands_keep_it(tmp_path, small_docs, hash_embedder):
+    (tmp_path / "a.txt").write_text("Un article.\n\nLe port de Marseille accueille des cargos.\n", encoding="utf-8")
+    passages = [p for d in small_docs for p in d.paragraphs]
+    config = Config(index_dir=tmp_path / "index", index_type="hnsw")
+    calls = []
+
+    def factory():
+        calls.append(1)
+        return hash_embedder
+
+    built = open_index([tmp_path / "a.txt"], config, factory, lambda paths: (small_docs, passages))
+    assert built.manifest.settings["index_type"] == "hnsw"
+    assert built.manifest.vector_index["passages"]["type"] == "hnsw"
+    loaded = Index.load(config.index_dir)
+    assert loaded.faiss_passages.hnsw.efSearch == built.manifest.vector_index["passages"]["efSearch"]
+    q = hash_embedder.embed_queries(["cargos Marseille"])
+    np.testing.assert_array_equal(built.faiss_passages.search(q, 3)[1], loaded.faiss_passages.search(q, 3)[1])
+    # a query command (paths=None, default config) neither rebuilds nor changes the structure
+    again = open_index(None, Config(index_dir=tmp_path / "index"), factory, lambda paths: (small_docs, passages))
+    assert len(calls) == 1
+    assert again.manifest.vector_index["passages"]["type"] == "hnsw"
+    # `renvoi index` with another type rebuilds
+    flat = open_index([tmp_path / "a.txt"], Config(index_dir=tmp_path / "index", index_type="flat"), factory,
+                      lambda paths: (small_docs, passages))
+    assert len(calls) == 2
+    assert flat.manifest.vector_index["passages"]["type"] == "flat"
