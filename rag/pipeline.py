@@ -83,6 +83,14 @@ class Renvoi:
                 )
         return self._embedder
 
+    def expect_many_queries(self) -> None:
+        """Tell the embedding model that many questions will follow (chat page,
+        `ask --jsonl`, evaluation): it may then load a backend that is slower to
+        load but faster per question."""
+        prepare = getattr(self.embedder, "expect_many_queries", None)
+        if prepare is not None:
+            prepare()
+
     @property
     def documents(self) -> dict[str, Document]:
         return self.index.documents

@@ -17,4 +17,9 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# The int8 ONNX export of the bundled model embeds questions ~3x and index
+# builds ~4x faster than the engine (benchmarks/README.md); making it takes
+# about a minute, once, into the model cache ($RENVOI_CACHE).
+echo "preparing the embedding model (once, about a minute)"
+.venv/bin/python -c "from rag.config import Config; from rag.embed import ensure_onnx_model; ensure_onnx_model(Config().cache_dir)"
 echo "renvoi installed in $(pwd)/.venv"

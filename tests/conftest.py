@@ -8,10 +8,13 @@ real model are marked `model`.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rag import embed
+from rag.config import Config
 from rag.records import Document, Paragraph
 from rag.text import LANGUAGES, terms
 
@@ -85,3 +88,26 @@ def small_docs() -> list[Document]:
             "Les trains de nuit reviennent en Europe: Paris-Vienne rouvre en 2021.",
         ], title="Un autre article"),
     ]
+
+
+# ---------------------------------------------------------------- the real model, prepared once a session
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """A model cache holding the converted bundled model (converted once per test session)."""
+    cache = tmp_path_factory.getbasetemp() / "renvoi-model-cache"
+    embed.ensure_bundled_model(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(model_cache) -> Path:
+    """`model_cache` with the int8 ONNX export made too (about a minute, once)."""
+    embed.ensure_onnx_model(model_cache)
+    return model_cache
+
+
+@pytest.fixture(scope="session")
+def real_embedder(model_cache):
+    return embed.load_embedder(Config(cache_dir=model_cache))

@@ -21,7 +21,6 @@ import pytest
 
 import rag.compose as compose
 import rag.pipeline
-from rag import embed
 from rag.cli import main
 from rag.config import Config
 from rag.index import Index
@@ -154,18 +153,6 @@ def test_ask_without_a_question_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- odd questions through the command line (real model)
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory) -> Path:
-    cache = tmp_path_factory.getbasetemp() / "renvoi-model-cache"
-    embed.ensure_bundled_model(cache)
-    return cache
-
-
-@pytest.fixture(scope="session")
-def real_embedder(model_cache):
-    return embed.load_embedder(Config(cache_dir=model_cache))
 
 
 @pytest.fixture(scope="module")

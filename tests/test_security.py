@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 import rag.pipeline
-from rag import embed
 from rag.cli import main
 from rag.config import Config
 
@@ -339,13 +338,6 @@ def test_indexing_and_asking_fetch_nothing(tmp_path, capsys, monkeypatch, no_net
     code, out, err = run(capsys, "index", "https://example.org/article.html", "--index-dir", tmp_path / "other")
     assert code == 2 and "no such file or folder" in err
     assert no_network == []
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory) -> Path:
-    cache = tmp_path_factory.getbasetemp() / "renvoi-model-cache"
-    embed.ensure_bundled_model(cache)
-    return cache
 
 
 @pytest.mark.model

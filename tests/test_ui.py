@@ -11,6 +11,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -164,7 +165,7 @@ def test_chat_command_prints_the_url_and_warns_on_all_interfaces(monkeypatch, ca
         calls.update(host=host, port=port, block=block)
         return FakeDemo()
 
-    monkeypatch.setattr(cli, "_open", lambda config: object())
+    monkeypatch.setattr(cli, "_open", lambda config: SimpleNamespace(expect_many_queries=lambda: None))
     monkeypatch.setattr(ui.app, "launch", fake_launch)
     assert cli.main(["chat", "--port", "7999"]) == 0
     out = capsys.readouterr()
