@@ -196,9 +196,13 @@ def test_resolve_gold_checks_given_gold_ids():
     agree = EvalQuestion("q1", "?", "fr", "fact", "tune", True, (GoldQuote("a", "traboules"),), gold_ids=("a:p3",))
     differ = EvalQuestion("q2", "?", "fr", "fact", "tune", True, (GoldQuote("a", "traboules"),), gold_ids=("a:p1",))
     only_ids = EvalQuestion("q3", "?", "fr", "fact", "tune", True, (), gold_ids=("b:p1",))
-    gold, errors = resolve_gold([agree, differ, only_ids], passages())
-    assert gold == {"q1": (("a:p3",),), "q2": (("a:p3",),), "q3": (("b:p1",),)}
-    assert [e.question_id for e in errors] == ["q2"] and "disagree" in errors[0].message
+    # a byline quoted from the page, kept only as the metadata card: the ids say where
+    byline = EvalQuestion("q4", "?", "fr", "who", "tune", True, (GoldQuote("b", "vendredi, par Jean Dupont"),),
+                          gold_ids=("b:p2",))
+    gold, errors = resolve_gold([agree, differ, only_ids, byline], passages())
+    assert gold == {"q1": (("a:p3",),), "q2": (("a:p3",),), "q3": (("b:p1",),), "q4": (("b:p2",),)}
+    assert [(e.question_id, e.severity) for e in errors] == [("q2", "error"), ("q4", "warning")]
+    assert "disagree" in errors[0].message and "gold_ids used" in errors[1].message
 
 
 # ---------------------------------------------------------------- retrieval
