@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .text import detect_language, fold
+from .text import fold
 
 # --------------------------------------------------------------------------- text patterns
 

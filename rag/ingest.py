@@ -33,10 +33,8 @@ from .furniture import (
     Block,
     Verdict,
     classify,
-    detect_language,
     ends_sentence,
     find_date,
-    fold,
     is_copyright,
     is_label,
     is_strong_furniture,
@@ -48,6 +46,7 @@ from .furniture import (
     words,
 )
 from .records import Comment, Document, Footnote, Paragraph, Section
+from .text import detect_language
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 

@@ -8,12 +8,12 @@ from rag.furniture import (
     Block,
     Weights,
     classify,
-    detect_language,
     find_date,
     is_label,
     main_region,
     pull_quotes,
 )
+from rag.text import detect_language
 
 ARTICLE = [
     "Fishing crews in the northern Baltic have landed more herring this winter than in any season of the past "

@@ -458,8 +458,8 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
         session = gr.State(Session())
         gr.Markdown(
             "## renvoi — answers quoted from your articles\n"
-            f"Ask in French or English. Every claim is a verbatim quote with a marker **[n]**; "
-            f"click it to read the paragraph in context. "
+            "Ask in French or English. Every claim is a verbatim quote with a marker **[n]**; "
+            "click it to read the paragraph in context. "
             + (f"In generative mode a language model ({renvoi.generator.name}) writes the answer instead, "
                "and every sentence is checked against the passages it cites. " if GENERATIVE in chat.modes else "")
             + f"Index: {m.n_documents} articles, {m.n_passages} passages."
