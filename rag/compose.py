@@ -5,7 +5,8 @@ From the retrieved passages it scores every sentence against the question
 keeps the best ones that do not repeat each other, orders them as they stand
 in the articles, and writes each as a verbatim quote followed by its marker
 `[n]`. Markers are numbered in order of first use; only cited passages become
-citations. When the best evidence is too weak the composer abstains in code:
+citations. When the best evidence is too weak, or the question names a year no
+passage mentions, the composer abstains in code:
 it says so in the question's language, cites nothing, and lists the closest
 passages as related. Follow-ups are resolved against the previous turn
 before retrieval; questions about the document itself (author, date, outlet,
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,11 @@ class ComposeSettings:
     # Similarities across languages run lower with e5 (an English question on a
     # French text); the bar drops by this much when the languages differ.
     cross_language_margin: float = 0.05
+    # Abstain when the question names a year that no passage mentions: the
+    # articles cannot say what happened then, however close the topic (a
+    # similarity bar cannot see a wrong date). Years are written alike in
+    # every language, unlike names (Putin/Poutine).
+    abstain_on_unknown_year: bool = True
 
     def __post_init__(self) -> None:
         if self.max_sentences < 1:
@@ -115,6 +121,14 @@ def resolve_followup(question: str, history: Sequence[Turn]) -> str:
     previous = history[-1]
     base = previous.resolved or previous.question
     return f"{base} {question}"
+
+
+_YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)")
+
+
+def unknown_years(question: str, vocabulary: Container[str]) -> list[str]:
+    """The years (1500-2099) written in `question` that are not among the corpus terms."""
+    return [y for y in dict.fromkeys(_YEAR.findall(question)) if y not in vocabulary]
 
 
 def term_coverage(question_terms: set[str], sentence: str) -> float:
@@ -288,7 +302,8 @@ def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int
     best = max(pool, key=lambda c: c.evidence, default=None)
     chosen = select(prefer_first_hit(pool, settings), settings)
     bar = abstention_bar(lang, renvoi.documents[best.passage.doc_id].language, settings) if best else 0.0
-    if not chosen or best.evidence < bar:
+    unknown = settings.abstain_on_unknown_year and unknown_years(resolved, renvoi.index.bm25.vocab_dict)
+    if not chosen or best.evidence < bar or unknown:
         text, citations, abstained = format_abstention(hits, renvoi.documents, lang), (), True
     else:
         with_notes = bool(_SOURCE_INTENT.search(fold(question)))

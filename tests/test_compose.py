@@ -17,6 +17,7 @@ from rag.compose import (
     order_for_reading,
     resolve_followup,
     select,
+    unknown_years,
 )
 from rag.config import Config
 from rag.index import Index
@@ -107,6 +108,21 @@ def test_abstains_without_citing(renvoi):
     assert "[1]" not in a.text
     en = answer("What is the price of tomatoes in Lima?", renvoi, settings=SETTINGS)
     assert en.abstained and en.text.startswith("The articles do not answer")
+
+
+def test_a_year_no_passage_mentions_is_not_answered(renvoi):
+    # the topic is there (NATO enlargement), the year is not: quoting 1999 would answer another question
+    a = answer("Quels pays ont rejoint l'OTAN en 2009 ?", renvoi, settings=SETTINGS)
+    assert a.abstained and a.citations == ()
+    assert not answer("Quels pays ont rejoint l'OTAN en 2004 ?", renvoi, settings=SETTINGS).abstained
+
+
+def test_unknown_years():
+    vocabulary = {"1999", "2004", "otan"}
+    assert unknown_years("Entre 1999 et 2009, puis en 2009 ?", vocabulary) == ["2009"]
+    assert unknown_years("What happened in 2004?", vocabulary) == []
+    # amounts and other numbers are not years
+    assert unknown_years("Il a coûté 2 500 euros, soit 1,2015 % ou 12015 unités.", vocabulary) == []
 
 
 def test_metadata_question_cites_the_card(renvoi):
