@@ -8,7 +8,8 @@ in the articles, and writes each as a verbatim quote followed by its marker
 citations. When the best evidence is too weak, or the question names a year no
 passage mentions, the composer abstains in code:
 it says so in the question's language, cites nothing, and lists the closest
-passages as related. Follow-ups are resolved against the previous turn
+passages as related (a mere greeting or thanks gets a one-line reply and no
+passages at all). Follow-ups are resolved against the previous turn
 before retrieval; questions about the document itself (author, date, outlet,
 the author's post) draw on the metadata card and biography passages.
 
@@ -178,6 +179,30 @@ _LEAD = {
            "related": "Closest passages (not cited):", "says": "writes", "answers": "answers",
            "asks": "asks", "card": "Article details", "note": "note"},
 }
+# Said to a greeting or a thanks: nothing is looked up, nothing is cited.
+_SMALL_TALK_REPLY = {
+    "fr": "Je réponds aux questions sur les articles en citant leurs paragraphes : posez-en une.",
+    "en": "I answer questions about the articles, quoting their paragraphs: ask one.",
+}
+# Greetings and thanks, folded, with the language each says it in (None: either).
+_SMALL_TALK = {
+    "bonjour": "fr", "bonsoir": "fr", "salut": "fr", "coucou": "fr", "merci": "fr", "merci beaucoup": "fr",
+    "au revoir": "fr", "d'accord": "fr", "hello": "en", "hi": "en", "hey": "en", "thanks": "en",
+    "thank you": "en", "thanks a lot": "en", "bye": "en", "goodbye": "en", "ok": None, "okay": None,
+    "bravo": None, "super": None, "cool": None,
+}
+_SMALL_TALK_TAIL = re.compile(r"\s+(a vous|a toi|a tous|tout le monde|renvoi|you|there|everyone|all)$")
+
+
+def small_talk(question: str) -> str | None:
+    """The language of a question that is only a greeting or a thanks ("Bonjour !",
+    "thanks"), else None: such a message gets no passages, related or cited."""
+    q = " ".join(re.sub(r"[^\w']+", " ", fold(question)).split())
+    if q not in _SMALL_TALK:
+        q = _SMALL_TALK_TAIL.sub("", q)
+    if q not in _SMALL_TALK:
+        return None
+    return _SMALL_TALK[q] or detect_language(question)
 
 
 def attribution(passage: Paragraph, document: Document, lang: str) -> str:
@@ -292,6 +317,11 @@ def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int
     """Retrieve for `question` (resolved against `history`) and compose a cited answer."""
     settings = settings or ComposeSettings()
     t0 = time.perf_counter()
+    chat_lang = small_talk(question)
+    if chat_lang is not None:
+        total = (time.perf_counter() - t0) * 1000
+        return Answer(question=question, text=_SMALL_TALK_REPLY[chat_lang], abstained=True,
+                      timings_ms={"retrieve": 0.0, "compose": total, "total": total})
     lang = detect_language(question)
     resolved = resolve_followup(question, history)
     query = renvoi.retriever.query_vector(resolved)

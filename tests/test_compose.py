@@ -17,6 +17,7 @@ from rag.compose import (
     order_for_reading,
     resolve_followup,
     select,
+    small_talk,
     unknown_years,
 )
 from rag.config import Config
@@ -115,6 +116,24 @@ def test_a_year_no_passage_mentions_is_not_answered(renvoi):
     a = answer("Quels pays ont rejoint l'OTAN en 2009 ?", renvoi, settings=SETTINGS)
     assert a.abstained and a.citations == ()
     assert not answer("Quels pays ont rejoint l'OTAN en 2004 ?", renvoi, settings=SETTINGS).abstained
+
+
+def test_a_greeting_gets_a_reply_and_no_passages(renvoi):
+    for greeting, start in (("Bonjour !", "Je réponds"), ("  merci beaucoup", "Je réponds"),
+                            ("Hello there", "I answer"), ("Thanks!", "I answer")):
+        a = answer(greeting, renvoi, settings=SETTINGS)
+        assert a.abstained and a.citations == () and a.hits == (), greeting
+        assert a.text.startswith(start) and "[1]" not in a.text
+        assert a.to_dict()["passages"] == []
+    # a question that merely opens with a greeting is answered
+    q = answer("Bonjour, quels pays ont rejoint l'OTAN en 1999 ?", renvoi, settings=SETTINGS)
+    assert not q.abstained and q.citations[0].passage.id == "art:p1"
+
+
+def test_small_talk():
+    assert small_talk("Bonjour à tous !") == "fr"
+    assert small_talk("thank you") == "en"
+    assert small_talk("Bonjour Trump") is None and small_talk("OTAN ?") is None
 
 
 def test_unknown_years():
