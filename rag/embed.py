@@ -39,6 +39,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -923,7 +924,7 @@ def _load_named_model(name: str) -> tuple[Any, str]:
         raise ValueError(unknown)
     if _in_hub_cache(name):
         return _load_sentence_transformer(name, name, local_files_only=True), name
-    if not _hub_reachable():
+    if not hub_reachable():
         raise ValueError(unknown)
     try:
         return _load_sentence_transformer(name, name), name
@@ -942,7 +943,7 @@ def _in_hub_cache(name: str) -> bool:
     return True
 
 
-def _hub_reachable(timeout_s: float = 3.0) -> bool:
+def hub_reachable(timeout_s: float = 3.0) -> bool:
     """Whether downloading from the Hugging Face hub can work at all here.
 
     Without this, an offline machine spends over a minute in the hub
@@ -1127,11 +1128,15 @@ def export_onnx_int8(dest: Path, converted: Path) -> Path:
         keep_float = [n for n in names if re.search(r"layer\.\d+/output/dense/MatMul$", n)]
         if len(keep_float) != config.num_hidden_layers:
             raise RuntimeError(f"found {len(keep_float)} feed-forward outputs in the graph, expected {config.num_hidden_layers}")
-        quantize_dynamic(
-            str(tmp / "fused.onnx"), str(tmp / ONNX_NAME), weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"], nodes_to_exclude=keep_float,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )  # fmt: skip
+        logging.disable(logging.WARNING)  # its advice to pre-process, on the root logger: not for our users
+        try:
+            quantize_dynamic(
+                str(tmp / "fused.onnx"), str(tmp / ONNX_NAME), weight_type=QuantType.QInt8, per_channel=True,
+                op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"], nodes_to_exclude=keep_float,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )  # fmt: skip
+        finally:
+            logging.disable(logging.NOTSET)
         (tmp / "fused.onnx").unlink()
         shutil.copyfile(converted / "tokenizer.json", tmp / "tokenizer.json")
         manifest = {

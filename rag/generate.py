@@ -117,6 +117,10 @@ class TransformersGenerator:
             pass
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
             raise GenerationError(unknown + "; HF_HUB_OFFLINE is set")
+        from .embed import hub_reachable
+
+        if not hub_reachable():  # else the hub client retries for most of a minute before failing
+            raise GenerationError(unknown + "; the hub cannot be reached from this machine")
         try:
             return cls._from(name, name, device, {})
         except _NotLoadable as e:

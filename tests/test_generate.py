@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import rag.compose as compose
+import rag.embed
 import rag.pipeline as pipeline
 from rag.cli import main
 from rag.config import Config
@@ -336,6 +337,13 @@ def test_cli_reports_an_unreachable_server_or_missing_model_in_one_line(tmp_path
     assert main(["ask", "--index-dir", str(index_dir), "--llm", str(missing), "Quand ?"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"renvoi: cannot load language model '{missing}'") and "Traceback" not in err
+    # a hub name that is not cached, on a machine that cannot reach the hub: said at once, no retries
+    monkeypatch.setattr(rag.embed, "hub_reachable", lambda timeout_s=3.0: False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert main(["ask", "--index-dir", str(index_dir), "--llm", "someone/no-such-model", "Quand ?"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "cannot load language model 'someone/no-such-model'" in err and "\n" not in err
+    assert err.endswith("the hub cannot be reached from this machine")
 
 
 def test_cli_eval_scores_generative_answers(tmp_path, monkeypatch, capsys, server):
