@@ -120,7 +120,7 @@ def index_cmd(
     m = r.index.manifest
     typer.echo(
         f"index {config.index_dir}: {m.n_documents} documents, {m.n_passages} passages, "
-        f"{m.n_sentences} sentences, model {m.model_id}, vectors "
+        f"{m.n_sentences} sentences, model {m.model_id} ({m.embedded_by}), vectors "
         f"{m.vector_index.get('passages', {}).get('type', 'flat')} ({time.perf_counter() - t0:.1f} s)"
     )
 

