@@ -312,16 +312,25 @@ def prefer_first_hit(pool: Sequence[Candidate], settings: ComposeSettings) -> li
     return [replace(c, score=c.score + settings.first_hit_bonus) if c.hit_rank == 1 else c for c in pool]
 
 
+def small_talk_answer(question: str) -> Answer | None:
+    """The reply to a mere greeting or thanks (nothing retrieved, nothing cited), else None."""
+    t0 = time.perf_counter()
+    lang = small_talk(question)
+    if lang is None:
+        return None
+    total = (time.perf_counter() - t0) * 1000
+    return Answer(question=question, text=_SMALL_TALK_REPLY[lang], abstained=True,
+                  timings_ms={"retrieve": 0.0, "compose": total, "total": total})
+
+
 def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int | None = None,
            settings: ComposeSettings | None = None) -> Answer:
     """Retrieve for `question` (resolved against `history`) and compose a cited answer."""
     settings = settings or ComposeSettings()
+    reply = small_talk_answer(question)
+    if reply is not None:
+        return reply
     t0 = time.perf_counter()
-    chat_lang = small_talk(question)
-    if chat_lang is not None:
-        total = (time.perf_counter() - t0) * 1000
-        return Answer(question=question, text=_SMALL_TALK_REPLY[chat_lang], abstained=True,
-                      timings_ms={"retrieve": 0.0, "compose": total, "total": total})
     lang = detect_language(question)
     resolved = resolve_followup(question, history)
     query = renvoi.retriever.query_vector(resolved)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .compose import small_talk_answer
 from .records import Answer, Citation, Document, Hit, Paragraph, Turn
 
 if TYPE_CHECKING:
@@ -547,6 +548,8 @@ def answer(question: str, renvoi: "Renvoi", generator: Generator, history: Seque
            k: int | None = None, *, max_new_tokens: int | None = None, settings: "VerifySettings | None" = None,
            entails: Callable[[str, str], float] | None = None) -> Answer:
     """Retrieve for `question`, have `generator` write a cited answer, and check it."""
+    if (reply := small_talk_answer(question)) is not None:
+        return reply
     p = _prepare(question, renvoi, history, k)
     if not p.hits:
         return _abstain_without_passages(p, renvoi)
@@ -560,6 +563,9 @@ def answer_stream(question: str, renvoi: "Renvoi", generator: Generator, history
                   settings: "VerifySettings | None" = None,
                   entails: Callable[[str, str], float] | None = None) -> Iterator[Partial | Answer]:
     """Like `answer`, yielding a `Partial` (text so far) as pieces arrive, then the checked `Answer`."""
+    if (reply := small_talk_answer(question)) is not None:
+        yield reply
+        return
     p = _prepare(question, renvoi, history, k)
     if not p.hits:
         yield _abstain_without_passages(p, renvoi)
