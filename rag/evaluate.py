@@ -545,8 +545,12 @@ def collect(
         history: tuple[Turn, ...] = ()
         if q.followup_of is not None:
             prev = by_id[q.followup_of]
-            prev_text = prev.answer.text if prev.answer is not None else ""
-            history = (*histories.get(q.followup_of, ()), Turn(prev.question.question, prev_text))
+            # The turn as the chat page keeps it: its answer, the question it was
+            # resolved to (a follow-up of a follow-up builds on it) and what it cited.
+            a = prev.answer
+            turn = Turn(prev.question.question, a.text if a else "", a.resolved_question if a else None,
+                        tuple(c.passage_id for c in a.citations) if a else ())
+            history = (*histories.get(q.followup_of, ()), turn)
         histories[q.id] = history
 
         # Asked first, so ask is timed as a user meets it (with the question's

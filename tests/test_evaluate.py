@@ -423,7 +423,8 @@ def test_collect_runs_every_mode_passes_history_and_records_errors():
     assert set(r1.retrieved) == {"hybrid", "dense", "bm25"} and r1.retrieved["hybrid"][0] == "a:p3"
     assert all(len(ids) <= 2 for ids in r1.retrieved.values())
     assert r1.search_ms["dense"] == 1000.0 and r1.ask_ms == 1000.0
-    assert fake.histories[1] == ("Et le glacier ?", (Turn(first.question, r1.answer.text),))
+    # the previous turn as the chat page keeps it: answer, resolved question, cited passages
+    assert fake.histories[1] == ("Et le glacier ?", (Turn(first.question, r1.answer.text, None, ("a:p3",)),))
     assert r2.retrieved["hybrid"] == r2.answer.hit_ids  # no resolved question: the answer's own list
     assert r3.answer is None and r3.errors == ("ask: RuntimeError: composer exploded",)
     assert r1.support and all(s.verbatim for s in r1.support)
