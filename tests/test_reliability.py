@@ -30,26 +30,10 @@ from rag.cli import main
 from rag.config import Config
 from rag.index import MANIFEST, Index, IndexError_
 
-from conftest import HashEmbedder
+from conftest import GLACIERS_ARTICLE, HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-
-ARTICLE_FR = """\
-# Les glaciers des Alpes fondent plus vite que prévu
-
-Par Jeanne Martin, 2 janvier 2020
-
-Le glacier du Rhône a perdu un tiers de sa masse depuis 1900, selon les relevés que les glaciologues suisses mènent chaque année depuis plus d'un siècle [1].
-
-Les touristes viennent le voir fondre en été, et des bâches blanches couvrent désormais la grotte de glace creusée pour eux afin de ralentir la fonte.
-
-Les scientifiques estiment que la moitié des glaciers alpins aura disparu avant la fin du siècle si les émissions de gaz à effet de serre continuent au rythme actuel.
-
-## Notes
-
-[1]: Relevés glaciologiques suisses, https://example.org/glamos
-"""
 
 ARTICLE_EN = """\
 # Night trains are coming back to Europe
@@ -89,7 +73,7 @@ def one_line(err: str) -> str:
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
-    (folder / "glaciers.md").write_text(ARTICLE_FR, encoding="utf-8")
+    (folder / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
     (folder / "trains.txt").write_text(ARTICLE_EN, encoding="utf-8")
     return folder
 
