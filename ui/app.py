@@ -310,6 +310,13 @@ class Chat:
         self.max_chars = renvoi.config.max_question_chars
         self.modes = answer_modes(renvoi.config)
 
+    def _truncated(self, question: str) -> tuple[str, str | None]:
+        """The question cut to the longest allowed, and the notice saying so (None if it fits)."""
+        if len(question) <= self.max_chars:
+            return question, None
+        notice = f"Your question was truncated from {len(question)} to {self.max_chars} characters."
+        return question[: self.max_chars], notice
+
     def ask(self, question: str | None, session: Session | None, k: object, mode: object,
             show_hits: bool) -> tuple[Session, str | None]:
         """The session with the question and its answer (or a readable notice) appended,
@@ -319,10 +326,7 @@ class Chat:
         if not question:
             msg = {"role": "assistant", "content": render_notice("Please type a question first.")}
             return replace(session, messages=(*session.messages, msg)), session.shown
-        notice = None
-        if len(question) > self.max_chars:
-            notice = f"Your question was truncated from {len(question)} to {self.max_chars} characters."
-            question = question[: self.max_chars]
+        question, notice = self._truncated(question)
         user = {"role": "user", "content": render_question(question)}
         turn_no = len(session.turns) + 1
         try:
@@ -370,10 +374,7 @@ class Chat:
         except ValueError:
             yield self.ask(question, session, k, mode, show_hits)  # says what was wrong
             return
-        notice = None
-        if len(question) > self.max_chars:
-            notice = f"Your question was truncated from {len(question)} to {self.max_chars} characters."
-            question = question[: self.max_chars]
+        question, notice = self._truncated(question)
         user = {"role": "user", "content": render_question(question)}
         turn_no = len(session.turns) + 1
         lang = detect_language(question)
