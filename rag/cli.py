@@ -76,11 +76,17 @@ LLM_URL_OPT = typer.Option(None, "--llm-url", help="Have an OpenAI-compatible se
 LLM_MODEL_OPT = typer.Option(None, "--llm-model", help="The model name the --llm-url server runs.")
 
 
-def _ready_llm(r, config: Config) -> None:
-    """Load the configured language model (or reach its server) before any question, so a
-    missing model or a server that is down is one clear error, not one per question."""
+def _open_for_answers(config: Config, *, many: bool = False):
+    """The pipeline, with the configured language model loaded (or its server reached)
+    before any question, so a missing model or a server that is down is one clear
+    error, not one per question. `many`: a process that answers many questions
+    (chat, `ask --jsonl`, eval), which may load a faster question embedder."""
+    r = _open(config)
     if config.generative:
         r.generator.check()
+    if many:
+        r.expect_many_queries()
+    return r
 
 
 def _config(index_dir: Path | None = None, model: str | None = None, **changes) -> Config:
@@ -167,9 +173,7 @@ def ask_cmd(
     if jsonl:
         if question is not None:
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
-        r = _open(config)
-        _ready_llm(r, config)
-        r.expect_many_queries()
+        r = _open_for_answers(config, many=True)
         for line in sys.stdin:
             if not line.strip():
                 continue
@@ -178,8 +182,7 @@ def ask_cmd(
             sys.stdout.flush()
         return
     question = _check_question(question or "", config)
-    r = _open(config)
-    _ready_llm(r, config)
+    r = _open_for_answers(config)
     answer = r.ask(question, k=k)
     if as_json:
         json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
@@ -210,9 +213,7 @@ def chat_cmd(
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if not (Path(config.index_dir) / "manifest.json").is_file():
         _err(f"no index in {config.index_dir} yet: building it first")
-    r = _open(config)
-    _ready_llm(r, config)
-    r.expect_many_queries()
+    r = _open_for_answers(config, many=True)
     from ui.app import launch
 
     try:
@@ -267,9 +268,7 @@ def eval_cmd(
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
     bars = load_thresholds(thresholds) if check or thresholds.exists() else None
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
-    r = _open(config)
-    _ready_llm(r, config)
-    r.expect_many_queries()
+    r = _open_for_answers(config, many=True)
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
     notes = []
     if config.generative:
