@@ -43,12 +43,12 @@ REFERENCE = "sentence-transformers"
 
 def index_texts() -> list[str]:
     """What `Index.build` embeds for the seeds: every citable passage, then its sentences."""
+    from rag.index import passage_sentences
     from rag.ingest import citable_passages, ingest_paths
-    from rag.text import split_sentences
 
     docs = ingest_paths([ROOT / "seeds"]).documents
-    passages = [(p.text, d.language if d.language in ("fr", "en") else "fr") for d in docs for p in citable_passages(d)]
-    return [t for t, _ in passages] + [s for t, lang in passages for s in (split_sentences(t, lang) or [t])]
+    passages = [p for d in docs for p in citable_passages(d)]
+    return [p.text for p in passages] + passage_sentences(passages, {d.id: d for d in docs})[0]
 
 
 def questions() -> list[str]:

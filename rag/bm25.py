@@ -30,6 +30,12 @@ MMAP_BYTES = 64 << 20
 _FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
 
 
+def load_array(path: Path, mmap: bool | None = None) -> np.ndarray:
+    """An .npy array; `mmap` None: memory-mapped when over MMAP_BYTES (a query reads only its rows)."""
+    big = Path(path).stat().st_size > MMAP_BYTES if mmap is None else mmap
+    return np.load(path, mmap_mode="r" if big else None, allow_pickle=False)
+
+
 class SavedBM25:
     """A loaded bm25s score matrix (state: the arrays and the vocabulary)."""
 
@@ -55,11 +61,7 @@ class SavedBM25:
         method = params.get("method", "lucene")
         if method not in METHODS:
             raise ValueError(f"BM25 method {method!r} is not supported here; supported: {', '.join(METHODS)}")
-        arrays = []
-        for name in _FILES:
-            path = folder / name
-            big = path.stat().st_size > MMAP_BYTES if mmap is None else mmap
-            arrays.append(np.load(path, mmap_mode="r" if big else None, allow_pickle=False))
+        arrays = [load_array(folder / name, mmap) for name in _FILES]
         num_docs = int(params.get("num_docs", 0))
         return cls(*arrays, vocab_dict=vocab, num_docs=num_docs, params=params)
 

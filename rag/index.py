@@ -40,7 +40,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .bm25 import SavedBM25
+from .bm25 import SavedBM25, load_array
 from .config import INDEX_TYPES, Config
 from .records import Document, Paragraph
 from .text import split_sentences, terms
@@ -70,8 +70,6 @@ IVFPQ_REFINE = 10
 # IVF-PQ below this many vectors is searched flat: FAISS wants 39 training
 # points per centroid, and PQ codebooks have 256.
 IVFPQ_MIN_VECTORS = 39 * 256
-# Arrays over this size are memory-mapped on load: retrieval reads only candidate rows.
-MMAP_BYTES = 64 << 20
 
 
 class IndexError_(RuntimeError):
@@ -203,14 +201,15 @@ class Index:
 
     def search_passages(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the (about) k passages nearest to `query` (-1 rows dropped)."""
-        spec = self.manifest.vector_index.get("passages", FLAT)
-        rows = search_vectors(self.faiss_passages, self.passage_vectors, query, k, spec)[1][0]
-        return rows[rows >= 0]
+        return self._nearest("passages", self.faiss_passages, self.passage_vectors, query, k)
 
     def search_sentences(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the (about) k sentences nearest to `query` (-1 rows dropped)."""
-        spec = self.manifest.vector_index.get("sentences", FLAT)
-        rows = search_vectors(self.faiss_sentences, self.sentence_vectors, query, k, spec)[1][0]
+        return self._nearest("sentences", self.faiss_sentences, self.sentence_vectors, query, k)
+
+    def _nearest(self, name: str, structure, vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+        spec = self.manifest.vector_index.get(name, FLAT)
+        rows = search_vectors(structure, vectors, query, k, spec)[1][0]
         return rows[rows >= 0]
 
     # -------------------------------------------------------- build
@@ -230,13 +229,7 @@ class Index:
         if not passages:
             raise ValueError("nothing to index: the documents have no paragraphs")
         docs = {d.id: d for d in documents}
-        sentences: list[str] = []
-        owner: list[int] = []
-        for i, p in enumerate(passages):
-            lang = docs[p.doc_id].language if p.doc_id in docs else "fr"
-            for s in split_sentences(p.text, lang if lang in ("fr", "en") else "fr") or [p.text]:
-                sentences.append(s)
-                owner.append(i)
+        sentences, owner = passage_sentences(passages, docs)
         texts = [p.text for p in passages]
         # One embedding call for passages and sentences: a single-sentence passage
         # costs one extra row but keeps the two matrices simple to reason about.
@@ -328,8 +321,8 @@ class Index:
                 if line.strip()
             ]
             sent = json.loads((folder / "sentences.json").read_text("utf-8"))
-            passage_vectors = _load_array(folder / "passage_vectors.npy")
-            sentence_vectors = _load_array(folder / "sentence_vectors.npy")
+            passage_vectors = load_array(folder / "passage_vectors.npy")
+            sentence_vectors = load_array(folder / "sentence_vectors.npy")
             bm25 = SavedBM25.load(folder / "bm25")
             faiss_passages = faiss.read_index(str(folder / "passages.faiss"))
             faiss_sentences = faiss.read_index(str(folder / "sentences.faiss"))
@@ -420,6 +413,19 @@ def open_index(
 FLAT = {"type": "flat"}
 
 
+def passage_sentences(passages: Sequence[Paragraph], documents: dict[str, Document]) -> tuple[list[str], list[int]]:
+    """The sentences an index embeds besides its passages, and the passage row of each
+    (a passage no sentence splitter cuts counts as one sentence)."""
+    sentences: list[str] = []
+    owner: list[int] = []
+    for i, p in enumerate(passages):
+        lang = documents[p.doc_id].language if p.doc_id in documents else "fr"
+        for sentence in split_sentences(p.text, lang if lang in ("fr", "en") else "fr") or [p.text]:
+            sentences.append(sentence)
+            owner.append(i)
+    return sentences, owner
+
+
 def check_index_type(index_type: str) -> str:
     if index_type not in INDEX_TYPES:
         raise ValueError(f"unknown index type {index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
@@ -438,7 +444,6 @@ def resolve_index_type(index_type: str, n_vectors: int) -> str:
     if index_type == "ivfpq" and n_vectors < IVFPQ_MIN_VECTORS:
         return "flat"
     return index_type
-
 
 
 def vector_index_spec(index_type: str, n_vectors: int) -> dict:
@@ -520,11 +525,6 @@ def set_search_params(index, spec: dict) -> None:
         index.hnsw.efSearch = int(spec["efSearch"])
     elif kind == "ivfpq":
         index.nprobe = int(spec["nprobe"])
-
-
-def _load_array(path: Path) -> np.ndarray:
-    """An .npy array, memory-mapped when large (retrieval reads only candidate rows)."""
-    return np.load(path, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None, allow_pickle=False)
 
 
 def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document]):
