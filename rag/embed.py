@@ -745,6 +745,13 @@ def _check_batch_size(batch_size: int) -> None:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
+def _fit_unsplit(prompt: str, texts: Sequence[str], max_tokens: int) -> bool:
+    """Whether every text fits the model's input whole, known without tokenizing:
+    every token but a leading metaspace covers at least one byte, so a text under
+    half the window in bytes fits."""
+    return all(len(prompt.encode()) + len(t.encode()) < max_tokens // 2 for t in texts)
+
+
 def _normalize_rows(x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -867,9 +874,7 @@ class Embedder:
         whole = [Window(i, 0, len(t), 1, True) for i, t in enumerate(texts)]
         if tokenizer is None or not max_len or not getattr(tokenizer, "is_fast", False):
             return whole  # no offsets to cut at: the model truncates
-        # Every token but a leading metaspace covers at least one byte: texts
-        # under half the window in bytes fit without tokenizing them first.
-        if all(len(prompt.encode()) + len(t.encode()) < max_len // 2 for t in texts):
+        if _fit_unsplit(prompt, texts, max_len):
             return whole
         specials = tokenizer.num_special_tokens_to_add(False)
         # A slice re-tokenized alone may come out a token or two longer.
@@ -1242,6 +1247,8 @@ class OnnxEmbedder:
     def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        if _fit_unsplit(prompt, texts, self.max_tokens):  # most texts: tokenized once, in _run
+            return self._run([prompt + t for t in texts], batch_size, progress)
         enc = self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)
         limit = self.max_tokens - 2 - 4  # <s> and </s>; a re-tokenized slice may come out a little longer
         windows = split_windows([(len(t), list(e.offsets)) for t, e in zip(texts, enc)], len(prompt), limit)
