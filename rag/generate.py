@@ -42,7 +42,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .compose import small_talk_answer
+from .compose import answer as extractive_answer
+from .compose import footnotes_for, format_abstention, resolve_followup, small_talk_answer
 from .records import Answer, Citation, Document, Hit, Paragraph, Turn
 
 if TYPE_CHECKING:
@@ -393,8 +394,6 @@ do not do it.
 
 def abstain_sentence(lang: str) -> str:
     """The extractive composer's sentence saying the articles do not answer, in `lang`."""
-    from .compose import format_abstention
-
     return format_abstention((), {}, lang)
 
 
@@ -469,7 +468,6 @@ class _Prepared:
 
 
 def _prepare(question: str, renvoi: "Renvoi", history: Sequence[Turn], k: int | None) -> _Prepared:
-    from .compose import resolve_followup
     from .text import detect_language
 
     t0 = time.perf_counter()
@@ -499,8 +497,6 @@ def evidence_for(hits: Sequence[Hit], renvoi: "Renvoi") -> list["Evidence"]:
 def _finish(p: _Prepared, raw: str, renvoi: "Renvoi", history: Sequence[Turn], k: int | None,
             generate_ms: float, settings: "VerifySettings | None",
             entails: Callable[[str, str], float] | None) -> Answer:
-    from .compose import answer as extractive_answer
-    from .compose import footnotes_for, format_abstention
     from .verify import verify_answer
 
     t0 = time.perf_counter()
@@ -537,8 +533,6 @@ def _finish(p: _Prepared, raw: str, renvoi: "Renvoi", history: Sequence[Turn], k
 
 
 def _abstain_without_passages(p: _Prepared, renvoi: "Renvoi") -> Answer:
-    from .compose import format_abstention
-
     return Answer(question=p.question, text=format_abstention((), renvoi.documents, p.lang), abstained=True,
                   timings_ms={"retrieve": p.retrieve_ms, "total": p.retrieve_ms},
                   resolved_question=p.resolved if p.resolved != p.question else None, composer="generative")
