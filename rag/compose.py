@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -132,6 +132,18 @@ def unknown_years(question: str, vocabulary: Container[str]) -> list[str]:
     return [y for y in dict.fromkeys(_YEAR.findall(question)) if y not in vocabulary]
 
 
+def named_document(question: str, documents: Iterable[Document]) -> str | None:
+    """The one document the question names by its author (full name or surname)
+    or its outlet ("selon Bret", "the Diploweb piece"), else None (none, or several)."""
+    q = fold(question)
+    named = set()
+    for d in documents:
+        names = [*d.authors, *(a.split()[-1] for a in d.authors if a.split()), d.site or ""]
+        if any(len(n) >= 3 and re.search(rf"\b{re.escape(fold(n))}\b", q) for n in names):
+            named.add(d.id)
+    return next(iter(named)) if len(named) == 1 else None
+
+
 def term_coverage(question_terms: set[str], sentence: str) -> float:
     if not question_terms:
         return 0.0
@@ -173,11 +185,11 @@ def footnotes_for(sentences: Sequence[str], passage: Paragraph, document: Docume
 _LEAD = {
     "fr": {"answer": "D'après les articles :", "abstain": "Les articles ne permettent pas de répondre à cette question.",
            "related": "Passages les plus proches (non cités) :", "says": "écrit", "answers": "répond",
-           "asks": "demande", "card": "Fiche de l'article", "note": "note"},
+           "asks": "demande", "card": "Fiche de l'article", "note": "note", "colon": " :"},
     "en": {"answer": "According to the articles (quoted in French):",
            "abstain": "The articles do not answer this question.",
            "related": "Closest passages (not cited):", "says": "writes", "answers": "answers",
-           "asks": "asks", "card": "Article details", "note": "note"},
+           "asks": "asks", "card": "Article details", "note": "note", "colon": ":"},
 }
 # Said to a greeting or a thanks: nothing is looked up, nothing is cited.
 _SMALL_TALK_REPLY = {
@@ -225,7 +237,8 @@ def format_answer(chosen: Sequence[Candidate], documents: dict[str, Document], l
     for c in chosen:
         n = markers.setdefault(c.passage.id, len(markers) + 1)
         quotes.setdefault(c.passage.id, []).append(c.sentence)
-        lines.append(f"- {attribution(c.passage, documents[c.passage.doc_id], lang)} : « {c.sentence} » [{n}]")
+        colon = _LEAD[lang]["colon"]  # French typography puts a space before the colon, English none
+        lines.append(f"- {attribution(c.passage, documents[c.passage.doc_id], lang)}{colon} « {c.sentence} » [{n}]")
     citations = []
     by_id = {c.passage.id: c.passage for c in chosen}
     for pid, n in markers.items():
@@ -236,7 +249,7 @@ def format_answer(chosen: Sequence[Candidate], documents: dict[str, Document], l
                                   quote=" … ".join(quotes[pid]), footnotes=notes))
         if with_notes:
             for f in notes:
-                lines.append(f"  [{n}] {_LEAD[lang]['note']} {f.number} : {f.url or f.text}")
+                lines.append(f"  [{n}] {_LEAD[lang]['note']} {f.number}{_LEAD[lang]['colon']} {f.url or f.text}")
     return "\n".join(lines), tuple(citations)
 
 
@@ -250,7 +263,7 @@ def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang:
             where = f"¶{h.passage.n}" if h.passage.n else h.passage.kind
             # The article's own note calls would read as citation markers here: nothing is cited.
             sentence = _MARKER.sub(lambda m: f"({words['note']} {m.group(1)})", h.best_sentence)
-            lines.append(f"- {d.title if d else h.passage.doc_id}, {where} : {sentence}")
+            lines.append(f"- {d.title if d else h.passage.doc_id}, {where}{words['colon']} {sentence}")
     return "\n".join(lines)
 
 
@@ -269,14 +282,8 @@ def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi
     passages: list[tuple[int, int]] = [(ix.row[h.passage.id], h.rank) for h in hits]
     doc_id = None
     if intents and hits:
-        # The document the question is about: the best hit's, unless another is named.
-        doc_id = hits[0].passage.doc_id
-        q = fold(question)
-        for d in renvoi.documents.values():
-            names = [d.site or "", *d.authors]
-            if any(n and fold(n) in q for n in names):
-                doc_id = d.id
-                break
+        # The document the question is about: the one it names, else the best hit's.
+        doc_id = named_document(question, renvoi.documents.values()) or hits[0].passage.doc_id
         for suffix in ("meta", "bio"):
             row = ix.row.get(f"{doc_id}:{suffix}")
             if row is not None and all(row != r for r, _ in passages):
@@ -338,6 +345,10 @@ def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int
     t1 = time.perf_counter()
     intents = meta_intents(question)
     pool = candidates_for(resolved, hits, query, renvoi, intents, settings)
+    named = named_document(resolved, renvoi.documents.values())
+    if named and any(c.passage.doc_id == named for c in pool):
+        # "selon Bret …": quote that author's article only
+        pool = [c for c in pool if c.passage.doc_id == named]
     best = max(pool, key=lambda c: c.evidence, default=None)
     chosen = select(prefer_first_hit(pool, settings), settings)
     bar = abstention_bar(lang, renvoi.documents[best.passage.doc_id].language, settings) if best else 0.0

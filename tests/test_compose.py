@@ -14,6 +14,7 @@ from rag.compose import (
     footnotes_for,
     is_followup,
     meta_intents,
+    named_document,
     order_for_reading,
     resolve_followup,
     select,
@@ -100,6 +101,10 @@ def test_english_question_gets_an_english_lead_in(renvoi):
     a = answer("When does the Paris-Vienne night train line reopen?", renvoi, settings=SETTINGS)
     assert a.text.startswith("According to the articles")
     _check_answer(a, renvoi)
+    # English punctuation around the French quote; French keeps its space before the colon
+    assert "Jeanne Martin writes: « " in a.text and " : « " not in a.text
+    fr = answer("Quand la ligne Paris-Vienne rouvre-t-elle ?", renvoi, settings=SETTINGS)
+    assert "Jeanne Martin écrit : « " in fr.text
 
 
 def test_abstains_without_citing(renvoi):
@@ -225,3 +230,34 @@ def test_a_statement_answers_better_than_a_question(tmp_path):
     a = answer("Les trains de nuit reviennent-ils en Europe ?", r,
                settings=ComposeSettings(abstain_below=0.2, max_sentences=1, question_penalty=0.5))
     assert a.citations[0].quote == "Les trains de nuit reviennent en Europe depuis 2021."
+
+
+def _second_doc() -> Document:
+    p = Paragraph(id="autre:p1", doc_id="autre", n=1, section=None,
+                  text="Le glacier du Rhône recule de dix mètres par an selon les guides.")
+    return Document(id="autre", title="Alpes", source="autre.txt", authors=("Paul Durand",),
+                    date="2021-05-01", site="Montagnes.org", paragraphs=(p,))
+
+
+def test_named_document():
+    docs = [_doc(), _second_doc()]
+    assert named_document("Selon Jeanne Martin, qu'a perdu le glacier ?", docs) == "art"
+    assert named_document("What does Durand say about the glacier?", docs) == "autre"  # surname alone
+    assert named_document("Que dit le texte de Montagnes.org ?", docs) == "autre"  # outlet
+    assert named_document("Martin et Durand sont-ils d'accord ?", docs) is None  # two documents
+    assert named_document("Qu'a perdu le glacier du Rhône ?", docs) is None
+    # names match whole words only: "Martinique" does not name Jeanne Martin
+    assert named_document("Où est la Martinique ?", docs) is None
+
+
+def test_a_question_naming_an_author_quotes_that_author_only(tmp_path):
+    docs = [_doc(), _second_doc()]
+    passages = [p for d in docs for p in d.paragraphs]
+    config = Config(index_dir=tmp_path / "idx")
+    embedder = HashEmbedder(dim=256)
+    r = Renvoi(config, Index.build(docs, passages, embedder, config), embedder)
+    anyone = answer("Le glacier du Rhône recule-t-il ?", r, settings=SETTINGS)
+    assert "autre" in {c.passage.doc_id for c in anyone.citations}
+    a = answer("Selon Jeanne Martin, le glacier du Rhône recule-t-il ?", r, settings=SETTINGS)
+    assert not a.abstained and {c.passage.doc_id for c in a.citations} == {"art"}
+    _check_answer(a, r)

@@ -67,6 +67,16 @@ def test_answer_has_clickable_markers_and_a_source_entry():
     assert "\n" not in html, "a newline would let the chat read document text as Markdown"
 
 
+def test_an_english_answer_line_gets_its_marker_and_english_punctuation():
+    doc = _doc()
+    a = _answer(doc, question="Which countries joined NATO in 1999?")
+    a = Answer(question=a.question, text=a.text.replace(" écrit : «", " writes: «"), abstained=False,
+               citations=a.citations, hits=a.hits)
+    html = render_answer(a, 1, {doc.id: doc})
+    assert '<span class="rv-who">Jeanne Martin writes</span>: « ' in html
+    assert html.count('class="rv-marker"') == 1 and "rv-extra" not in html
+
+
 def test_footnote_urls_open_in_a_new_tab_and_unsafe_urls_are_not_links():
     doc = _doc()
     html = render_answer(_answer(doc), 1, {doc.id: doc})

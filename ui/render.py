@@ -23,8 +23,9 @@ from html import escape
 from rag.records import Answer, Document, Footnote, Hit, Paragraph
 from rag.text import detect_language
 
-# The composer writes one quoted sentence per line: "- <who> : « <quote> » [n]".
-_ANSWER_LINE = re.compile(r"^- (?P<who>.*?) : « (?P<quote>.*) » \[(?P<n>\d+)\]$")
+# The composer writes one quoted sentence per line: "- <who> : « <quote> » [n]"
+# (in English without the space before the colon).
+_ANSWER_LINE = re.compile(r"^- (?P<who>.*?) ?: « (?P<quote>.*) » \[(?P<n>\d+)\]$")
 _URL = re.compile(r"https?://[^\s<>\"'«»]+")
 _KEY = re.compile(r"^(?:#?rv-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
 _QUOTE_JOIN = " … "  # how the composer joins several quoted sentences of one passage
@@ -290,7 +291,8 @@ def render_answer(answer: Answer, turn: int, documents: dict[str, Document], *,
         for line in lines[1:]:
             m = _ANSWER_LINE.match(line)
             if m and int(m.group("n")) in cited:
-                items.append(f'<li><span class="rv-who">{esc(m.group("who"))}</span> : '
+                colon = " :" if lang == "fr" else ":"
+                items.append(f'<li><span class="rv-who">{esc(m.group("who"))}</span>{colon} '
                              f'« {esc(m.group("quote"))} » {_marker_link(turn, int(m.group("n")), lang)}</li>')
             elif line.strip():
                 items.append(f'<li class="rv-extra">{linkify(line.strip())}</li>')
