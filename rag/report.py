@@ -98,11 +98,19 @@ def print_inspect(documents: Sequence[Document], console: Console | None = None)
     )
 
 
+# Passages without a paragraph number, named as a reader would cite them.
+_PLACE = {"meta": "article details", "bio": "author biography", "lead": "lead", "comment": "reader comment"}
+
+
+def _place(n: int | None, kind: str) -> str:
+    return f"¶ {n}" if n else _PLACE.get(kind, kind)
+
+
 def _where(doc: Document | None, section: str | None, n: int | None, kind: str) -> str:
     parts = [doc.title if doc else "?"]
     if section:
         parts.append(section)
-    parts.append(f"¶ {n}" if n else kind)
+    parts.append(_place(n, kind))
     return " — ".join(parts)
 
 
@@ -133,7 +141,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         head = Text(f"[{c.marker}] ", style="bold cyan")
         head.append(f"{d.title}", style="bold")
         head.append(f" — {', '.join(d.authors) or d.site or '?'}, {d.date or 's.d.'}")
-        head.append(f" — {p.section + ', ' if p.section else ''}{'¶ ' + str(p.n) if p.n else p.kind}  ({p.id})", style="dim")
+        head.append(f" — {p.section + ', ' if p.section else ''}{_place(p.n, p.kind)}  ({p.id})", style="dim")
         console.print(head)
         console.print(Text(f"    « {c.quote} »", style="italic"))
         for f in c.footnotes:
