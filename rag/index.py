@@ -42,7 +42,7 @@ import numpy as np
 
 from .bm25 import SavedBM25, load_array
 from .config import INDEX_TYPES, Config
-from .records import Document, Paragraph
+from .records import PARSER_VERSION, Document, Paragraph
 from .text import split_sentences, terms
 
 FORMAT_VERSION = 1
@@ -145,8 +145,9 @@ def corpus_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def corpus_hash(paths: Sequence[Path]) -> str:
-    """Hash of the corpus as files (name and bytes), cheap enough to check at every start."""
-    h = hashlib.sha256()
+    """Hash of the corpus as files (name and bytes) and of the parser that reads them
+    (`records.PARSER_VERSION`), cheap enough to check at every start."""
+    h = hashlib.sha256(f"parser {PARSER_VERSION}\0".encode())
     for f in corpus_files(paths):
         h.update(f.name.encode() + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).digest())

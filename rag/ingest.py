@@ -170,7 +170,7 @@ def metadata_card(doc: Document) -> str:
             text += f" published on {_english_date(doc.date)}"
         if doc.site:
             text += f" on {doc.site}" if doc.date else f" published on {doc.site}"
-        return text + "."
+        return text + "." + _dateline_sentences(doc)
     names = " et ".join(doc.authors) if len(doc.authors) <= 2 else ", ".join(doc.authors[:-1]) + " et " + doc.authors[-1]
     text = f"« {doc.title} », " + ("entretien" if interview else "article")
     if names:
@@ -179,7 +179,12 @@ def metadata_card(doc: Document) -> str:
         text += (" publié" if not interview else " publié") + f" le {_french_date(doc.date)}"
     if doc.site:
         text += f" sur {doc.site}" if doc.date else f" publié sur {doc.site}"
-    return text + "."
+    return text + "." + _dateline_sentences(doc)
+
+
+def _dateline_sentences(doc: Document) -> str:
+    """The document's closing datelines, verbatim, as sentences following the card."""
+    return "".join(f" {d}" if d.endswith((".", "!", "?")) else f" {d}." for d in doc.datelines)
 
 
 # --------------------------------------------------------------------------- reading files
@@ -986,6 +991,8 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     citation = mb[roles.citation].text if roles.citation is not None else None
     if not date and citation and find_date(citation):
         date = find_date(citation).day
+    datelines = _closing_datelines(mb, verdicts, max(positions, default=len(mb)) + 1, date)
+    used.update(main[p] for p in datelines)
     site = meta.site
     if not site and citation and draft.title:
         site = _citation_site(citation, draft.title)
@@ -1014,7 +1021,32 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
         footnotes=tuple(footnotes),
         comments=tuple(comments),
         dropped=len(blocks) - len(used),
+        datelines=tuple(mb[p].text.strip() for p in datelines),
     )
+
+
+def _closing_datelines(mb: Sequence[Block], verdicts: Sequence[Verdict], start: int,
+                       date: str | None, limit: int = 2) -> list[int]:
+    """Positions of the datelines right after the body that say something about the
+    text's date other than its publication ("Manuscrit clos le 10 novembre 2016",
+    "Updated on 3 March 2021"): metadata a citation records, not furniture.
+    Only the run of short dated or copyright lines that closes the body counts, so a
+    list of other articles with their dates further down is not taken for one.
+    `start`: the first block after the body."""
+    found: list[int] = []
+    for p in range(start, len(mb)):
+        text = mb[p].text
+        when = find_date(text)
+        if when is None or "dateline" not in verdicts[p].reasons:
+            if is_copyright(text):
+                continue
+            break
+        rest = text[: when.start] + text[when.end :]
+        if when.day[:10] != (date or "")[:10] and len(re.findall(r"[^\W\d_]{2,}", rest)) >= 2:
+            found.append(p)
+            if len(found) == limit:
+                break
+    return found
 
 
 # --------------------------------------------------------------------------- dates in words

@@ -17,6 +17,13 @@ BODY_KINDS = ("text", "question", "answer")
 PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 
 
+# Version of what ingestion makes of a file, raised whenever the same file would
+# give other documents or passages, so that an index built by an older parser is
+# rebuilt (it is part of the corpus hash). Here, not in ingest.py, because
+# answering from a built index must not import the parser. 2: closing datelines.
+PARSER_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Footnote:
     """A note of the article, as the article numbers it."""
@@ -89,6 +96,9 @@ class Document:
     footnotes: tuple[Footnote, ...] = ()
     comments: tuple[Comment, ...] = ()
     dropped: int = 0  # blocks removed as page furniture
+    # Lines after the body that date the text otherwise than its publication
+    # ("Manuscrit clos le 10 novembre 2016"), verbatim: the metadata card quotes them.
+    datelines: tuple[str, ...] = ()
 
     def footnote(self, number: int) -> Footnote | None:
         return next((f for f in self.footnotes if f.number == number), None)
@@ -107,6 +117,7 @@ class Document:
                 "paragraphs": tuple(Paragraph.from_dict(p) for p in d.get("paragraphs", ())),
                 "footnotes": tuple(Footnote(**f) for f in d.get("footnotes", ())),
                 "comments": tuple(Comment(**c) for c in d.get("comments", ())),
+                "datelines": tuple(d.get("datelines", ())),
             }
         )
 

@@ -37,6 +37,8 @@ def _inspect_panel(doc: Document) -> Panel:
     facts.add_row("title", doc.title)
     facts.add_row("authors", ", ".join(doc.authors) or "—")
     facts.add_row("date", doc.date or "—")
+    if doc.datelines:
+        facts.add_row("also dated", "; ".join(doc.datelines))
     facts.add_row("site", doc.site or "—")
     facts.add_row("language", doc.language)
     facts.add_row("source", doc.source)

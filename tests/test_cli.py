@@ -49,9 +49,9 @@ def test_inspect_prints_a_readable_summary(capsys):
     assert main(["inspect", str(SEEDS / "000_d870e11f8aecef73.txt")]) == 0
     out = capsys.readouterr().out
     for fragment in ("000_d870e11f8aecef73", "Cyrille Bret", "2016-11-11", "Diploweb.com", "28 (28 text)",
-                     "furniture dropped", "10 blocks", "huffingtonpost", "IV. Les limites"):  # fmt: skip
+                     "furniture dropped", "9 blocks", "also dated", "huffingtonpost", "IV. Les limites"):  # fmt: skip
         assert fragment in out
-    assert "1 document, 28 paragraphs, 10 blocks dropped as page furniture" in out
+    assert "1 document, 28 paragraphs, 9 blocks dropped as page furniture" in out
 
 
 def test_inspect_reports_bad_files_and_still_succeeds(tmp_path, capsys):

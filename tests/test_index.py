@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,7 @@ def _fake_ingest(paths):
 
 
 def test_save_load_round_trip(tmp_path, small_docs, hash_embedder):
+    small_docs[0] = replace(small_docs[0], datelines=("Manuscrit clos le 3 mars 2020",))
     config = Config(index_dir=tmp_path / "idx")
     index = Index.build(small_docs, _passages(small_docs), hash_embedder, config, digest="abc")
     index.save(config.index_dir)
@@ -112,6 +114,24 @@ def test_unchanged_corpus_reloads_and_changes_rebuild(tmp_path):
     # None means: the sources the index was built from
     open_index(None, other, factory, _fake_ingest)
     assert len(built) == 4
+
+
+def test_a_newer_parser_rebuilds_an_unchanged_corpus(tmp_path, monkeypatch):
+    # the same files read by a parser that now makes other passages: the old index is stale
+    folder = _corpus(tmp_path, {"a.txt": "Premier paragraphe sur la mer.\n"})
+    config = Config(index_dir=tmp_path / "idx")
+    built: list[HashEmbedder] = []
+
+    def factory():
+        built.append(HashEmbedder())
+        return built[-1]
+
+    open_index([folder], config, factory, _fake_ingest)
+    open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 1
+    monkeypatch.setattr("rag.index.PARSER_VERSION", 10_000)
+    open_index([folder], config, factory, _fake_ingest)
+    assert len(built) == 2
 
 
 def test_missing_source_is_a_clear_error(tmp_path):

@@ -124,9 +124,11 @@ def test_diploweb_footnote_markers_stay_in_text_and_are_recorded(diploweb):
 
 
 def test_diploweb_furniture_count(diploweb):
-    # Citation header, citation line, four appeal blocks, two pull quotes, manuscript date, copyright.
-    assert diploweb.dropped == 10
+    # Citation header, citation line, four appeal blocks, two pull quotes, copyright.
+    assert diploweb.dropped == 9
     assert diploweb.comments == ()
+    # the date the manuscript was closed is metadata, not furniture
+    assert diploweb.datelines == ("Manuscrit clos le 10 novembre 2016",)
 
 
 def test_diploweb_metadata_card(diploweb):
@@ -134,7 +136,7 @@ def test_diploweb_metadata_card(diploweb):
     assert meta.id == "000_d870e11f8aecef73:meta" and meta.kind == "meta"
     assert meta.text == (
         "« Trump et Poutine : les affinités ne font pas une alliance russo-américaine », "
-        "article de Cyrille Bret publié le 11 novembre 2016 sur Diploweb.com."
+        "article de Cyrille Bret publié le 11 novembre 2016 sur Diploweb.com. Manuscrit clos le 10 novembre 2016."
     )
 
 
@@ -314,6 +316,36 @@ def test_hard_wrapped_markdown_with_footnote_definitions(tmp_path):
     assert doc.paragraphs[1].section == "Des nids trop chauds"
     [note] = doc.footnotes
     assert note.url == "https://example.org/bees.pdf" and note.text.startswith("Martin et al., Wild bees and heat")
+
+
+TRAINS = """\
+Le retour des trains de nuit en Europe
+Par Jeanne Martin
+Publié le 2 janvier 2020
+Les trains de nuit reviennent en Europe après deux décennies de fermetures de lignes, portés par le souci du climat et par des compagnies qui misent de nouveau sur les voitures-lits.
+La ligne Paris-Vienne rouvre au mois de décembre, et les opérateurs autrichiens annoncent d'autres liaisons vers Amsterdam, Bruxelles et Rome dans les deux prochaines années.
+Les voyageurs restent pourtant sensibles au prix : un billet en couchette coûte souvent plus cher qu'un vol, faute d'une taxe sur le kérosène qui rétablirait l'équilibre.
+{closing}
+© 2020 Exemple. Tous droits réservés.
+"""
+
+
+@pytest.mark.parametrize("closing, kept", [
+    ("Article rédigé le 15 décembre 2019", ("Article rédigé le 15 décembre 2019",)),
+    ("Updated on 3 January 2020", ("Updated on 3 January 2020",)),
+    ("Publié le 2 janvier 2020", ()),  # the publication date again says nothing new
+    ("15 décembre 2019", ()),  # a bare date says nothing about what it dates
+    ("Lire aussi\nLes glaciers fondent, 3 mars 2020", ()),  # not the run of lines that closes the body
+])  # fmt: skip
+def test_a_closing_dateline_goes_to_the_metadata_card(tmp_path, closing, kept):
+    path = tmp_path / "trains.txt"
+    path.write_text(TRAINS.format(closing=closing), encoding="utf-8")
+    doc = ingest_file(path)
+    assert doc.date == "2020-01-02" and doc.datelines == kept
+    card = citable_passages(doc)[-1].text
+    assert card.startswith("« Le retour des trains de nuit en Europe », article de Jeanne Martin publié le 2 janvier 2020.")
+    assert all(f" {line}." in card for line in kept)
+    assert all(closing.split("\n")[0] not in p.text for p in doc.paragraphs)
 
 
 INTERVIEW = """\

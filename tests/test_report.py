@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.console import Console
 
 from rag.records import Answer, Citation, Document, Footnote, Hit, Paragraph
-from rag.report import print_answer, print_hits
+from rag.report import print_answer, print_hits, print_inspect
 
 
 def _doc() -> tuple[Document, Paragraph, Paragraph]:
@@ -42,3 +44,10 @@ def test_hits_show_where_each_passage_stands():
     hits = [Hit(1, body, 0.9, 0.8, 2.0, body.text), Hit(2, card, 0.5, 0.4, 1.0, card.text)]
     out = _printed(print_hits, hits, {doc.id: doc})
     assert "Géographies — I. Partie — ¶ 2" in out and "Géographies — article details" in out
+
+
+def test_inspect_shows_the_closing_datelines():
+    doc, _, _ = _doc()
+    out = _printed(print_inspect, [replace(doc, datelines=("Manuscrit clos le 3 mars 2020",))])
+    assert "also dated" in out and "Manuscrit clos le 3 mars 2020" in out
+    assert "also dated" not in _printed(print_inspect, [doc])
