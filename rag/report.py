@@ -10,6 +10,7 @@ command line's job.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -100,6 +101,8 @@ def print_inspect(documents: Sequence[Document], console: Console | None = None)
     )
 
 
+_NOTE_CALL = re.compile(r"\[(\d{1,3})\]")
+
 # Passages without a paragraph number, named as a reader would cite them.
 _PLACE = {"meta": "article details", "bio": "author biography", "lead": "lead", "comment": "reader comment"}
 
@@ -125,8 +128,14 @@ def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Con
         table.add_column(col, **kw)
     for h in hits:
         p = h.passage
-        cell = Text(_where(documents.get(p.doc_id), p.section, p.n, p.kind) + "\n", style="dim")
+        doc = documents.get(p.doc_id)
+        cell = Text(_where(doc, p.section, p.n, p.kind) + "\n", style="dim")
         cell.append(h.best_sentence)
+        # the article's notes the best sentence calls: what a citation of it would carry
+        for n in dict.fromkeys(int(m) for m in _NOTE_CALL.findall(h.best_sentence)):
+            note = doc.footnote(n) if doc and n in p.footnotes else None
+            if note is not None:
+                cell.append(f"\nnote {n}: {note.url or note.text}", style="blue")
         table.add_row(str(h.rank), p.id, cell, f"{h.score:.4f}", f"{h.dense_score:.3f}", f"{h.bm25_score:.2f}")
     console.print(table)
 

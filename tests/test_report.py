@@ -44,6 +44,8 @@ def test_hits_show_where_each_passage_stands():
     hits = [Hit(1, body, 0.9, 0.8, 2.0, body.text), Hit(2, card, 0.5, 0.4, 1.0, card.text)]
     out = _printed(print_hits, hits, {doc.id: doc})
     assert "Géographies — I. Partie — ¶ 2" in out and "Géographies — article details" in out
+    # the note the best sentence calls is shown with it, once
+    assert out.count("note 3: https://ex.org/otan") == 1
 
 
 def test_inspect_shows_the_closing_datelines():
