@@ -39,7 +39,11 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _META_INTENTS = {
     # "l'auteur" alone is not asked about ("quelle source l'auteur donne-t-il ?").
     "author": r"\b(qui (a |l.?a )?(ecrit|redige|signe)|qui est l.?(auteur|autrice)|(auteur|autrice) de (l.?article|l.?analyse|ce texte|cet article|l.?entretien)|ecrit par|signe par|who (wrote|authored|is the author|signed)|author of|written by)\b",
-    "date": r"\b(quand|quelle date|date de publication|publie le|paru|when (was|did)|what date|publication date|published)\b",
+    # "when" alone asks about the content ("On what date was the vote?"); the document's
+    # own date is asked with a verb of publishing or writing, or "the article's date".
+    "date": r"\b(date de (publication|parution)|publication date|date (de|of) (l.?article|l.?entretien|l.?analyse|ce texte|the article|the interview)"
+            r"|(quand|when|what date|quelle date|de quand|quelle annee|what year)\b.*\b(publie|paru|parution|ecrit|redige|mis en ligne|"
+            r"published|written|posted|released|dated?|clos|finished|completed|termine)|(publie|paru|published) (le|on))\b",
     "outlet": r"\b(quel (media|site|journal|magazine)|quelle (revue|publication)|which (outlet|site|website|magazine|newspaper|publication)|ou (a ete|est) (publie|paru)|where was .* published|publie (dans|par|sur))\b",
     "title": r"\b(titre|intitule|title|titled|headline)\b",
     "affiliation": r"\b(enseigne|ou travaille|affiliation|dirige|directeur|teach(es)?|works? (at|for)|university|universite|institut|institute|docteur|doctorate|phd|background)\b",

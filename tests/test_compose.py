@@ -178,6 +178,21 @@ def test_meta_intents():
     assert "date" in meta_intents("When was the Atlantico interview published?")
     assert "affiliation" in meta_intents("Où enseigne l'auteur ?")
     assert meta_intents("Quels pays ont rejoint l'OTAN ?") == set()
+    # the document's own date is asked with publishing or writing, not with "when" alone
+    for q in ("Quand a-t-il été publié ?", "De quand date l'article ?", "When was the manuscript finished?",
+              "Quelle est la date de publication de l'entretien ?"):
+        assert "date" in meta_intents(q), q
+    for q in ("On what date was the presidential vote?", "Depuis quand le dialogue est-il rompu ?",
+              "When did Obama promise a reset with Russia?"):
+        assert "date" not in meta_intents(q), q
+
+
+def test_a_content_question_with_when_is_not_answered_from_the_card(renvoi):
+    a = answer("Quand la ligne Paris-Vienne rouvre-t-elle ?", renvoi, settings=SETTINGS)
+    assert not a.abstained and all(c.passage.kind != "meta" for c in a.citations)
+    assert "2021" in a.citations[0].quote
+    card = answer("Quand l'article a-t-il été publié ?", renvoi, settings=SETTINGS)
+    assert card.citations[0].passage.kind == "meta"
 
 
 def _cand(pid, sentence, score, vec, pos=0, rank=1):
