@@ -41,10 +41,11 @@ _META_INTENTS = {
     "author": r"\b(qui (a |l.?a )?(ecrit|redige|signe)|qui est l.?(auteur|autrice)|(auteur|autrice) de (l.?article|l.?analyse|ce texte|cet article|l.?entretien)|ecrit par|signe par|who (wrote|authored|is the author|signed)|author of|written by)\b",
     # "when" alone asks about the content ("On what date was the vote?"); the document's
     # own date is asked with a verb of publishing or writing, or "the article's date".
-    "date": r"\b(date de (publication|parution)|publication date|date (de|of) (l.?article|l.?entretien|l.?analyse|ce texte|the article|the interview)"
-            r"|(quand|when|what date|quelle date|de quand|quelle annee|what year)\b.*\b(publie|paru|parution|ecrit|redige|mis en ligne|"
-            r"published|written|posted|released|dated?|clos|finished|completed|termine)|(publie|paru|published) (le|on))\b",
-    "outlet": r"\b(quel (media|site|journal|magazine)|quelle (revue|publication)|which (outlet|site|website|magazine|newspaper|publication)|ou (a ete|est) (publie|paru)|where was .* published|publie (dans|par|sur))\b",
+    "date": r"\b(date (de|of) (publication|parution)|publication date|date (de|of) (l.?article|l.?entretien|l.?analyse|ce texte|the article|the interview)"
+            r"|(quand|when|what date|quelle date|de quand|quelle annee|what year|quel jour|what day|which day)\b.*\b(publiee?s?|parue?s?|parait|parution|"
+            r"ecrite?s?|redigee?s?|mise? en ligne|published|written|posted|released|appeared|appear|came out|come out|dated?|clos|finished|completed|terminee?s?)"
+            r"|(publiee?|parue?|published) (le|on))\b",
+    "outlet": r"\b(quel (media|site|journal|magazine)|quelle (revue|publication)|which (outlet|site|website|magazine|newspaper|publication)|ou (a ete|est) (publie|paru)|where was .* published|publie (dans|par|sur) (quel|quelle|qui)|published (in|by) (what|which|whom))\b",
     "title": r"\b(titre|intitule|title|titled|headline)\b",
     "affiliation": r"\b(enseigne|ou travaille|affiliation|dirige|directeur|teach(es)?|works? (at|for)|university|universite|institut|institute|docteur|doctorate|phd|background)\b",
 }
@@ -195,6 +196,20 @@ _LEAD = {
            "related": "Closest passages (not cited):", "says": "writes", "answers": "answers",
            "asks": "asks", "card": "Article details", "note": "note", "colon": ":"},
 }
+# Passages without a paragraph number, named as a reader would cite them.
+PLACE_NAMES = {
+    "fr": {"meta": "fiche de l'article", "bio": "biographie de l'auteur", "lead": "chapô", "comment": "commentaire"},
+    "en": {"meta": "article details", "bio": "author biography", "lead": "lead", "comment": "comment"},
+}
+
+
+def place_name(passage: Paragraph, lang: str) -> str:
+    """Where a passage stands within its article: '¶ 12', or 'fiche de l'article' / 'article details'…"""
+    if passage.n is not None:
+        return f"¶ {passage.n}"
+    return PLACE_NAMES[lang].get(passage.kind, passage.kind)
+
+
 # Said to a greeting or a thanks: nothing is looked up, nothing is cited.
 _SMALL_TALK_REPLY = {
     "fr": "Je réponds aux questions sur les articles en citant leurs paragraphes : posez-en une.",
@@ -264,7 +279,7 @@ def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang:
         lines.append(words["related"])
         for h in hits[:related]:
             d = documents.get(h.passage.doc_id)
-            where = f"¶{h.passage.n}" if h.passage.n else h.passage.kind
+            where = place_name(h.passage, lang)
             # The article's own note calls would read as citation markers here: nothing is cited.
             sentence = _MARKER.sub(lambda m: f"({words['note']} {m.group(1)})", h.best_sentence)
             lines.append(f"- {d.title if d else h.passage.doc_id}, {where}{words['colon']} {sentence}")

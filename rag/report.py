@@ -19,7 +19,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .records import Answer, Document, Hit
+from .compose import place_name
+from .records import Answer, Document, Hit, Paragraph
 
 
 def _clip(text: str | None, limit: int) -> str:
@@ -103,19 +104,11 @@ def print_inspect(documents: Sequence[Document], console: Console | None = None)
 
 _NOTE_CALL = re.compile(r"\[(\d{1,3})\]")
 
-# Passages without a paragraph number, named as a reader would cite them.
-_PLACE = {"meta": "article details", "bio": "author biography", "lead": "lead", "comment": "reader comment"}
-
-
-def _place(n: int | None, kind: str) -> str:
-    return f"¶ {n}" if n else _PLACE.get(kind, kind)
-
-
-def _where(doc: Document | None, section: str | None, n: int | None, kind: str) -> str:
+def _where(doc: Document | None, passage: Paragraph) -> str:
     parts = [doc.title if doc else "?"]
-    if section:
-        parts.append(section)
-    parts.append(_place(n, kind))
+    if passage.section:
+        parts.append(passage.section)
+    parts.append(place_name(passage, "en"))
     return " — ".join(parts)
 
 
@@ -129,7 +122,7 @@ def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Con
     for h in hits:
         p = h.passage
         doc = documents.get(p.doc_id)
-        cell = Text(_where(doc, p.section, p.n, p.kind) + "\n", style="dim")
+        cell = Text(_where(doc, p) + "\n", style="dim")
         cell.append(h.best_sentence)
         # the article's notes the best sentence calls: what a citation of it would carry
         for n in dict.fromkeys(int(m) for m in _NOTE_CALL.findall(h.best_sentence)):
@@ -152,7 +145,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         head = Text(f"[{c.marker}] ", style="bold cyan")
         head.append(f"{d.title}", style="bold")
         head.append(f" — {', '.join(d.authors) or d.site or '?'}, {d.date or 's.d.'}")
-        head.append(f" — {p.section + ', ' if p.section else ''}{_place(p.n, p.kind)}  ({p.id})", style="dim")
+        head.append(f" — {p.section + ', ' if p.section else ''}{place_name(p, 'en')}  ({p.id})", style="dim")
         console.print(head)
         console.print(Text(f"    « {c.quote} »", style="italic"))
         for f in c.footnotes:

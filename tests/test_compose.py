@@ -12,10 +12,12 @@ from rag.compose import (
     ComposeSettings,
     answer,
     footnotes_for,
+    format_abstention,
     is_followup,
     meta_intents,
     named_document,
     order_for_reading,
+    place_name,
     resolve_followup,
     select,
     small_talk,
@@ -24,7 +26,7 @@ from rag.compose import (
 from rag.config import Config
 from rag.index import Index
 from rag.pipeline import Renvoi
-from rag.records import Document, Footnote, Paragraph, Turn
+from rag.records import Document, Footnote, Hit, Paragraph, Turn
 
 from conftest import HashEmbedder
 
@@ -180,11 +182,15 @@ def test_meta_intents():
     assert meta_intents("Quels pays ont rejoint l'OTAN ?") == set()
     # the document's own date is asked with publishing or writing, not with "when" alone
     for q in ("Quand a-t-il été publié ?", "De quand date l'article ?", "When was the manuscript finished?",
-              "Quelle est la date de publication de l'entretien ?"):
+              "Quelle est la date de publication de l'entretien ?", "Quel jour l'entretien a-t-il été mis en ligne ?",
+              "When did the interview come out?"):
         assert "date" in meta_intents(q), q
     for q in ("On what date was the presidential vote?", "Depuis quand le dialogue est-il rompu ?",
               "When did Obama promise a reset with Russia?"):
         assert "date" not in meta_intents(q), q
+    # naming the outlet is not asking for it
+    assert "outlet" in meta_intents("Dans quelle revue l'article a-t-il paru ?")
+    assert "outlet" not in meta_intents("Quelle nouvelle a motivé l'entretien publié par Atlantico ?")
 
 
 def test_a_content_question_with_when_is_not_answered_from_the_card(renvoi):
@@ -276,3 +282,14 @@ def test_a_question_naming_an_author_quotes_that_author_only(tmp_path):
     a = answer("Selon Jeanne Martin, le glacier du Rhône recule-t-il ?", r, settings=SETTINGS)
     assert not a.abstained and {c.passage.doc_id for c in a.citations} == {"art"}
     _check_answer(a, r)
+
+
+def test_related_passages_say_where_they_stand():
+    doc = _doc()
+    body, card = doc.paragraphs[0], doc.paragraphs[-1]
+    hits = [Hit(1, card, 0.5, 0.5, 0.0, card.text), Hit(2, body, 0.4, 0.4, 0.0, "En 2004, les trois Etats baltes.")]
+    fr = format_abstention(hits, {doc.id: doc}, "fr")
+    assert "- Géographies, fiche de l'article : « Géographies »" in fr and "- Géographies, ¶ 1 : En 2004" in fr
+    en = format_abstention(hits, {doc.id: doc}, "en")
+    assert "- Géographies, article details: " in en and "meta" not in en
+    assert place_name(body, "en") == "¶ 1" and place_name(card, "fr") == "fiche de l'article"

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from rag.compose import place_name
 from rag.records import Answer, Document, Footnote, Hit, Paragraph
 from rag.text import detect_language
 
@@ -37,14 +38,12 @@ _WORDS = {
     "fr": {
         "sources": "Sources", "related": "Passages proches — non cités", "note": "note",
         "open": "Afficher ce paragraphe dans son contexte", "hits": "Passages retrouvés et leurs scores",
-        "card": "fiche de l'article", "bio": "biographie de l'auteur", "lead": "chapô", "comment": "commentaire",
         "rank": "rang", "doc": "article", "where": "où", "fused": "fusionné", "dense": "dense",
         "bm25": "BM25", "sentence": "meilleure phrase",
     },
     "en": {
         "sources": "Sources", "related": "Related passages — not cited", "note": "note",
         "open": "Show this paragraph in context", "hits": "Retrieved passages and their scores",
-        "card": "article details", "bio": "author biography", "lead": "lead", "comment": "comment",
         "rank": "rank", "doc": "article", "where": "where", "fused": "fused", "dense": "dense",
         "bm25": "BM25", "sentence": "best sentence",
     },
@@ -118,12 +117,7 @@ def parse_source_key(value: str) -> str | None:
 
 def where(passage: Paragraph, lang: str) -> str:
     """'section, ¶n' for a body paragraph; the kind of passage otherwise."""
-    w = words(lang)
-    if passage.n is not None:
-        place = f"¶ {passage.n}"
-    else:
-        place = {"meta": w["card"], "bio": w["bio"], "lead": w["lead"], "comment": w["comment"]}.get(
-            passage.kind, passage.kind)
+    place = place_name(passage, lang)
     return f"{passage.section}, {place}" if passage.section else place
 
 
