@@ -179,22 +179,28 @@ def order_for_reading(chosen: Sequence[Candidate]) -> list[Candidate]:
     return sorted(chosen, key=lambda c: (first_rank[c.passage.id], c.position))
 
 
+def called_footnotes(sentences: Sequence[str], passage: Paragraph, document: Document) -> tuple[Footnote, ...]:
+    """The notes of `passage` that the sentences call ("… Poutine [2]."), in number order."""
+    numbers = sorted({int(n) for s in sentences for n in _MARKER.findall(s)} & set(passage.footnotes))
+    return tuple(f for n in numbers if (f := document.footnote(n)) is not None)
+
+
 def footnotes_for(sentences: Sequence[str], passage: Paragraph, document: Document) -> tuple[Footnote, ...]:
     """The notes the quoted sentences reference; failing that, those of their paragraph."""
-    numbers = sorted({int(n) for s in sentences for n in _MARKER.findall(s)} & set(passage.footnotes))
-    if not numbers:
-        numbers = list(passage.footnotes)
-    return tuple(f for n in numbers if (f := document.footnote(n)) is not None)
+    called = called_footnotes(sentences, passage, document)
+    if called:
+        return called
+    return tuple(f for n in passage.footnotes if (f := document.footnote(n)) is not None)
 
 
 _LEAD = {
     "fr": {"answer": "D'après les articles :", "abstain": "Les articles ne permettent pas de répondre à cette question.",
            "related": "Passages les plus proches (non cités) :", "says": "écrit", "answers": "répond",
-           "asks": "demande", "card": "Fiche de l'article", "note": "note", "colon": " :"},
+           "asks": "demande", "note": "note", "colon": " :"},
     "en": {"answer": "According to the articles (quoted in French):",
            "abstain": "The articles do not answer this question.",
            "related": "Closest passages (not cited):", "says": "writes", "answers": "answers",
-           "asks": "asks", "card": "Article details", "note": "note", "colon": ":"},
+           "asks": "asks", "note": "note", "colon": ":"},
 }
 # Passages without a paragraph number, named as a reader would cite them.
 PLACE_NAMES = {
@@ -239,7 +245,7 @@ def small_talk(question: str) -> str | None:
 def attribution(passage: Paragraph, document: Document, lang: str) -> str:
     words = _LEAD[lang]
     if passage.kind == "meta":
-        return words["card"]
+        return PLACE_NAMES[lang]["meta"].capitalize()
     if passage.speaker:
         verb = words["asks"] if passage.kind == "question" else words["answers"]
         return f"{passage.speaker} {verb}"
@@ -252,12 +258,13 @@ def format_answer(chosen: Sequence[Candidate], documents: dict[str, Document], l
     """Answer text (one quoted sentence per line, each followed by its marker) and its citations."""
     markers: dict[str, int] = {}
     quotes: dict[str, list[str]] = {}
-    lines = [_LEAD[lang]["answer"]]
+    words = _LEAD[lang]
+    lines = [words["answer"]]
     for c in chosen:
         n = markers.setdefault(c.passage.id, len(markers) + 1)
         quotes.setdefault(c.passage.id, []).append(c.sentence)
-        colon = _LEAD[lang]["colon"]  # French typography puts a space before the colon, English none
-        lines.append(f"- {attribution(c.passage, documents[c.passage.doc_id], lang)}{colon} « {c.sentence} » [{n}]")
+        # French typography puts a space before the colon, English none
+        lines.append(f"- {attribution(c.passage, documents[c.passage.doc_id], lang)}{words['colon']} « {c.sentence} » [{n}]")
     citations = []
     by_id = {c.passage.id: c.passage for c in chosen}
     for pid, n in markers.items():
@@ -268,7 +275,7 @@ def format_answer(chosen: Sequence[Candidate], documents: dict[str, Document], l
                                   quote=" … ".join(quotes[pid]), footnotes=notes))
         if with_notes:
             for f in notes:
-                lines.append(f"  [{n}] {_LEAD[lang]['note']} {f.number}{_LEAD[lang]['colon']} {f.url or f.text}")
+                lines.append(f"  [{n}] {words['note']} {f.number}{words['colon']} {f.url or f.text}")
     return "\n".join(lines), tuple(citations)
 
 
@@ -290,7 +297,7 @@ def format_abstention(hits: Sequence[Hit], documents: dict[str, Document], lang:
 
 
 def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi: "Renvoi",
-                   intents: set[str], settings: ComposeSettings) -> list[Candidate]:
+                   intents: set[str], named: str | None, settings: ComposeSettings) -> list[Candidate]:
     """Every sentence of the retrieved passages, scored against the question.
 
     The metadata card is not prose: it is quoted only for questions about the
@@ -302,7 +309,7 @@ def candidates_for(question: str, hits: Sequence[Hit], query: np.ndarray, renvoi
     doc_id = None
     if intents and hits:
         # The document the question is about: the one it names, else the best hit's.
-        doc_id = named_document(question, renvoi.documents.values()) or hits[0].passage.doc_id
+        doc_id = named or hits[0].passage.doc_id
         for suffix in ("meta", "bio"):
             row = ix.row.get(f"{doc_id}:{suffix}")
             if row is not None and all(row != r for r, _ in passages):
@@ -363,8 +370,8 @@ def answer(question: str, renvoi: "Renvoi", history: Sequence[Turn] = (), k: int
     hits = renvoi.search(resolved, k=k, query_vec=query)
     t1 = time.perf_counter()
     intents = meta_intents(question)
-    pool = candidates_for(resolved, hits, query, renvoi, intents, settings)
     named = named_document(resolved, renvoi.documents.values())
+    pool = candidates_for(resolved, hits, query, renvoi, intents, named, settings)
     if named and any(c.passage.doc_id == named for c in pool):
         # "selon Bret …": quote that author's article only
         pool = [c for c in pool if c.passage.doc_id == named]

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .compose import answer as extractive_answer
 from .compose import footnotes_for, format_abstention, resolve_followup, small_talk_answer
 from .records import Answer, Citation, Document, Hit, Paragraph, Turn
+from .text import detect_language
 
 if TYPE_CHECKING:
     from .config import Config
@@ -468,7 +469,6 @@ class _Prepared:
 
 
 def _prepare(question: str, renvoi: "Renvoi", history: Sequence[Turn], k: int | None) -> _Prepared:
-    from .text import detect_language
 
     t0 = time.perf_counter()
     lang = detect_language(question)

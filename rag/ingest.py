@@ -378,12 +378,6 @@ def text_blocks(text: str) -> list[Block]:
 # --------------------------------------------------------------------------- HTML (read by rag.html)
 
 
-def html_blocks(html: str) -> tuple[list[Block], PageMeta]:
-    """Blocks of an HTML page's main content (the page's block elements when trafilatura finds none) and its metadata."""
-    page = read_html(html, _missing_notes)
-    return list(page.blocks or page.page_blocks), page.meta
-
-
 def _missing_notes(main: Sequence[Block], page_blocks: Sequence[Block], linked: Sequence[Footnote]) -> list[Block]:
     """A notes section of the page that trafilatura left out, when the kept text calls notes found nowhere else."""
     called = {n for b in main for n in _markers(b.text)} - {f.number for f in linked}
@@ -991,7 +985,7 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     citation = mb[roles.citation].text if roles.citation is not None else None
     if not date and citation and find_date(citation):
         date = find_date(citation).day
-    datelines = _closing_datelines(mb, verdicts, max(positions, default=len(mb)) + 1, date)
+    datelines = _closing_datelines(mb, verdicts, max(positions) + 1, date)  # paragraphs is not empty
     used.update(main[p] for p in datelines)
     site = meta.site
     if not site and citation and draft.title:
@@ -1036,13 +1030,14 @@ def _closing_datelines(mb: Sequence[Block], verdicts: Sequence[Verdict], start: 
     found: list[int] = []
     for p in range(start, len(mb)):
         text = mb[p].text
-        when = find_date(text)
-        if when is None or "dateline" not in verdicts[p].reasons:
+        # the classifier gives the "dateline" reason only to a text where find_date finds a date
+        when = find_date(text) if "dateline" in verdicts[p].reasons else None
+        if when is None:
             if is_copyright(text):
                 continue
             break
         rest = text[: when.start] + text[when.end :]
-        if when.day[:10] != (date or "")[:10] and len(re.findall(r"[^\W\d_]{2,}", rest)) >= 2:
+        if when.day != (date or "")[:10] and len(re.findall(r"[^\W\d_]{2,}", rest)) >= 2:
             found.append(p)
             if len(found) == limit:
                 break

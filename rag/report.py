@@ -10,7 +10,6 @@ command line's job.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -19,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .compose import place_name
+from .compose import called_footnotes, place_name
 from .records import Answer, Document, Hit, Paragraph
 
 
@@ -102,7 +101,6 @@ def print_inspect(documents: Sequence[Document], console: Console | None = None)
     )
 
 
-_NOTE_CALL = re.compile(r"\[(\d{1,3})\]")
 
 def _where(doc: Document | None, passage: Paragraph) -> str:
     parts = [doc.title if doc else "?"]
@@ -125,10 +123,8 @@ def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Con
         cell = Text(_where(doc, p) + "\n", style="dim")
         cell.append(h.best_sentence)
         # the article's notes the best sentence calls: what a citation of it would carry
-        for n in dict.fromkeys(int(m) for m in _NOTE_CALL.findall(h.best_sentence)):
-            note = doc.footnote(n) if doc and n in p.footnotes else None
-            if note is not None:
-                cell.append(f"\nnote {n}: {note.url or note.text}", style="blue")
+        for note in called_footnotes([h.best_sentence], p, doc) if doc else ():
+            cell.append(f"\nnote {note.number}: {note.url or note.text}", style="blue")
         table.add_row(str(h.rank), p.id, cell, f"{h.score:.4f}", f"{h.dense_score:.3f}", f"{h.bm25_score:.2f}")
     console.print(table)
 

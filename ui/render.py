@@ -26,7 +26,7 @@ from rag.text import detect_language
 
 # The composer writes one quoted sentence per line: "- <who> : « <quote> » [n]"
 # (in English without the space before the colon).
-_ANSWER_LINE = re.compile(r"^- (?P<who>.*?) ?: « (?P<quote>.*) » \[(?P<n>\d+)\]$")
+_ANSWER_LINE = re.compile(r"^- (?P<who>.*?)(?P<colon> ?:) « (?P<quote>.*) » \[(?P<n>\d+)\]$")
 _URL = re.compile(r"https?://[^\s<>\"'«»]+")
 _KEY = re.compile(r"^(?:#?rv-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
 _QUOTE_JOIN = " … "  # how the composer joins several quoted sentences of one passage
@@ -285,8 +285,7 @@ def render_answer(answer: Answer, turn: int, documents: dict[str, Document], *,
         for line in lines[1:]:
             m = _ANSWER_LINE.match(line)
             if m and int(m.group("n")) in cited:
-                colon = " :" if lang == "fr" else ":"
-                items.append(f'<li><span class="rv-who">{esc(m.group("who"))}</span>{colon} '
+                items.append(f'<li><span class="rv-who">{esc(m.group("who"))}</span>{m.group("colon")} '
                              f'« {esc(m.group("quote"))} » {_marker_link(turn, int(m.group("n")), lang)}</li>')
             elif line.strip():
                 items.append(f'<li class="rv-extra">{linkify(line.strip())}</li>')
