@@ -16,6 +16,12 @@ FUSIONS = ("zscore", "rrf")
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 
 
+def check_index_type(index_type: str) -> str:
+    if index_type not in INDEX_TYPES:
+        raise ValueError(f"unknown index type {index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
+    return index_type
+
+
 def default_cache_dir() -> Path:
     """Where converted models are cached (RENVOI_CACHE, else XDG cache)."""
     env = os.environ.get("RENVOI_CACHE")
@@ -72,8 +78,7 @@ class Config:
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; allowed: {', '.join(FUSIONS)}")
-        if self.index_type not in INDEX_TYPES:
-            raise ValueError(f"unknown index type {self.index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
+        check_index_type(self.index_type)
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.llm and self.llm_url:

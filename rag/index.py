@@ -41,9 +41,9 @@ from typing import Protocol
 import numpy as np
 
 from .bm25 import SavedBM25, load_array
-from .config import INDEX_TYPES, Config
+from .config import INDEX_TYPES, Config, check_index_type
 from .records import PARSER_VERSION, Document, Paragraph
-from .text import split_sentences, terms
+from .text import LANGUAGES, split_sentences, terms
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -414,23 +414,22 @@ def open_index(
 FLAT = {"type": "flat"}
 
 
+def _passage_language(passage: Paragraph, documents: dict[str, Document]) -> str:
+    """The language its document is written in, when the splitter and stemmer know it; else French."""
+    doc = documents.get(passage.doc_id)
+    return doc.language if doc is not None and doc.language in LANGUAGES else "fr"
+
+
 def passage_sentences(passages: Sequence[Paragraph], documents: dict[str, Document]) -> tuple[list[str], list[int]]:
     """The sentences an index embeds besides its passages, and the passage row of each
     (a passage no sentence splitter cuts counts as one sentence)."""
     sentences: list[str] = []
     owner: list[int] = []
     for i, p in enumerate(passages):
-        lang = documents[p.doc_id].language if p.doc_id in documents else "fr"
-        for sentence in split_sentences(p.text, lang if lang in ("fr", "en") else "fr") or [p.text]:
+        for sentence in split_sentences(p.text, _passage_language(p, documents)) or [p.text]:
             sentences.append(sentence)
             owner.append(i)
     return sentences, owner
-
-
-def check_index_type(index_type: str) -> str:
-    if index_type not in INDEX_TYPES:
-        raise ValueError(f"unknown index type {index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
-    return index_type
 
 
 def resolve_index_type(index_type: str, n_vectors: int) -> str:
@@ -533,8 +532,7 @@ def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document]):
 
     corpus = []
     for p in passages:
-        lang = docs[p.doc_id].language if p.doc_id in docs else "fr"
-        corpus.append(terms(p.text, (lang if lang in ("fr", "en") else "fr",)) or [""])
+        corpus.append(terms(p.text, (_passage_language(p, docs),)) or [""])
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     return bm25

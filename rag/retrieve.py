@@ -132,8 +132,8 @@ class Retriever:
             found += [ix.search_passages(query_vec, c), ix.sentence_owner[ix.search_sentences(query_vec, 3 * c)]]
         if bm25 is not None:
             found.append(top_rows(bm25, c))
-        rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-        return rows[rows >= 0]
+        # (every source returns real rows: the index drops FAISS's -1 padding)
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
     def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None) -> Scored:
         check_mode(mode)
