@@ -8,6 +8,10 @@ real model are marked `model`.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +129,114 @@ def onnx_cache(model_cache) -> Path:
 @pytest.fixture(scope="session")
 def real_embedder(model_cache):
     return embed.load_embedder(Config(cache_dir=model_cache))
+
+
+def ingest_text(folder: Path, name: str, text: str) -> Document:
+    """Ingest `text` as the file `name` in `folder`, as a user's file would be read."""
+    from rag.ingest import ingest_file
+
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return ingest_file(path)
+
+
+def texts(doc: Document) -> list[str]:
+    """The body paragraphs' texts, in order."""
+    return [p.text for p in doc.paragraphs]
+
+
+def counting_factory(make: Callable[[], object] | None = None) -> tuple[list, Callable[..., object]]:
+    """A model factory that records what it makes (a fresh HashEmbedder by default):
+    one entry per load, so a test can tell a reload from a rebuild."""
+    made: list = []
+
+    def factory(*_args):
+        made.append((make or HashEmbedder)())
+        return made[-1]
+
+    return made, factory
+
+
+# ---------------------------------------------------------------- renvoi's promises on an answer
+
+ANSWER_LINE = re.compile(r"^- .*?« (.*) » \[(\d+)\]$")
+
+
+def check_answer(a, documents: dict[str, Document], label: str = "") -> None:
+    """What every answer must satisfy: an abstention cites nothing; otherwise every
+    line is a verbatim quote from the paragraph its marker resolves to, every listed
+    citation is used, markers are numbered from 1 by first use, and every footnote
+    exists in its document."""
+    by_marker = {c.marker: c for c in a.citations}
+    if a.abstained:
+        assert not a.citations and not re.search(r"\[\d+\]", a.text), label
+        return
+    quoted = [ANSWER_LINE.match(l) for l in a.text.splitlines() if l.startswith("- ")]
+    assert quoted and all(quoted), f"{label}: every answer line is a quote with its marker"
+    used = []
+    for m in quoted:
+        n = int(m.group(2))
+        assert n in by_marker, f"{label}: marker [{n}] resolves to no citation"
+        assert m.group(1) in by_marker[n].passage.text, f"{label}: quote not verbatim from [{n}]"
+        used.append(n)
+    assert set(used) == set(by_marker), f"{label}: a listed citation is not used"
+    first_use = list(dict.fromkeys(used))
+    assert first_use == list(range(1, len(first_use) + 1)), f"{label}: markers not numbered by first use"
+    for c in a.citations:
+        doc = documents[c.passage.doc_id]
+        assert c.document.id == doc.id
+        for f in c.footnotes:
+            assert doc.footnote(f.number) == f, f"{label}: note {f.number} not in {doc.id}"
+
+
+# ---------------------------------------------------------------- the network guard
+
+
+def is_loopback(host) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_outside_connections(patch: Callable[[object, str, object], None], report: Callable[[str], None]) -> None:
+    """Refuse, and report, every connection or name lookup that leaves the machine.
+
+    `patch(owner, name, value)` installs a replacement (monkeypatch.setattr, or setattr
+    in a subprocess); loopback and Unix sockets pass.
+    """
+    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def check(sock, address) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
+            report(f"connect {address[0]}:{address[1]}")
+            raise ConnectionRefusedError(f"test: no connection outside this machine ({address[0]})")
+
+    def connect(self, address):
+        check(self, address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        check(self, address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not is_loopback(host):
+            report(f"resolve {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"test: no name lookup ({host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    patch(socket.socket, "connect", connect)
+    patch(socket.socket, "connect_ex", connect_ex)
+    patch(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> list[str]:
+    attempts: list[str] = []
+    refuse_outside_connections(monkeypatch.setattr, attempts.append)
+    return attempts

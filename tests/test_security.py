@@ -4,7 +4,7 @@ The chat page runs as the real command (`renvoi chat`, in a subprocess with the 
 embedder of conftest standing in for the model) with its default address; the tests
 look at the sockets it listens on, ask it for files outside the page, and watch every
 connection it opens. Indexing and answering run in-process with every connection to
-anything but loopback refused and recorded (`refuse_outside_connections`); the test
+anything but loopback refused and recorded (`refuse_outside_connections`, in conftest); the test
 marked `model` loads the real bundled model under that guard too.
 """
 
@@ -21,7 +21,6 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,56 +71,6 @@ des réservations de trains de nuit en Europe en 2021 et 2022.</p>
 # ---------------------------------------------------------------- the network guard
 
 
-def is_loopback(host) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host in (None, "", "localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def refuse_outside_connections(patch: Callable[[object, str, object], None], report: Callable[[str], None]) -> None:
-    """Refuse, and report, every connection or name lookup that leaves the machine.
-
-    `patch(owner, name, value)` installs a replacement (monkeypatch.setattr, or setattr
-    in a subprocess); loopback and Unix sockets pass.
-    """
-    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
-
-    def check(sock, address) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
-            report(f"connect {address[0]}:{address[1]}")
-            raise ConnectionRefusedError(f"test: no connection outside this machine ({address[0]})")
-
-    def connect(self, address):
-        check(self, address)
-        return real_connect(self, address)
-
-    def connect_ex(self, address):
-        check(self, address)
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if not is_loopback(host):
-            report(f"resolve {host}")
-            raise socket.gaierror(socket.EAI_NONAME, f"test: no name lookup ({host})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    patch(socket.socket, "connect", connect)
-    patch(socket.socket, "connect_ex", connect_ex)
-    patch(socket, "getaddrinfo", getaddrinfo)
-
-
-@pytest.fixture
-def no_network(monkeypatch) -> list[str]:
-    attempts: list[str] = []
-    refuse_outside_connections(monkeypatch.setattr, attempts.append)
-    return attempts
-
-
 def run(capsys, *args) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -142,7 +91,7 @@ CHAT = textwrap.dedent(
     """
     import sys
     sys.path[:0] = [{tests!r}, {root!r}]
-    from test_security import refuse_outside_connections
+    from conftest import refuse_outside_connections
     refuse_outside_connections(setattr, lambda what: print("OUTSIDE", what, file=sys.stderr, flush=True))
     from conftest import HashEmbedder
     import rag.pipeline
