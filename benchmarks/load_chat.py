@@ -23,8 +23,6 @@ import argparse
 import json
 import os
 import select
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import free_port, question_texts, stop  # noqa: E402
 
 from ui.app import ASK_CONCURRENCY, QUEUE_MAX_SIZE  # noqa: E402  (light: gradio is imported only to build the page)
 
@@ -51,21 +50,8 @@ class Request:
     answer: dict | None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def renvoi(*args: str) -> list[str]:
     return [sys.executable, "-m", "rag", *args]
-
-
-def load_questions(path: Path) -> list[str]:
-    questions = [json.loads(line)["question"] for line in path.read_text("utf-8").splitlines() if line.strip()]
-    if not questions:
-        raise SystemExit(f"no question in {path}")
-    return questions
 
 
 def signature(answer: dict) -> tuple:
@@ -99,16 +85,6 @@ def start_chat(index_dir: Path, port: int, env: dict, timeout: float) -> subproc
             raise SystemExit(f"renvoi chat stopped ({proc.returncode}): {proc.stderr.read().strip()}")
     stop(proc)
     raise SystemExit(f"renvoi chat did not start within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def client_loop(n: int, url: str, plan: list[int], questions: list[str], t0: float, deadline: float,
@@ -153,7 +129,7 @@ def main() -> int:
     began = time.monotonic()
     hard_deadline = began + args.timeout
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}
-    questions = load_questions(args.question_file)
+    questions = question_texts(args.question_file)
 
     with tempfile.TemporaryDirectory(prefix="renvoi-load-") as tmp:
         index_dir = args.index_dir or Path(tmp) / "index"

@@ -5,8 +5,8 @@ precomputed per-term, per-document scores in CSC form (`data`, `indices`,
 `indptr` .npy files), with its vocabulary and parameters as JSON. Scoring a
 query is then a sum of the columns of its terms, which numpy does alone:
 importing bm25s pulls in numba and scipy (0.3-0.6 s), most of the cold start
-of `renvoi ask`. Large arrays are memory-mapped, so opening a big index reads
-only the postings that queries touch.
+of `renvoi ask`. Large arrays are memory-mapped, so a big index need not sit in
+memory whole (loading it still checksums every file once).
 
 `SavedBM25` keeps the two members of `bm25s.BM25` that retrieval uses,
 `vocab_dict` and `get_scores`, with the same results (float32 sums in the
