@@ -328,12 +328,14 @@ def _hard_wrapped(chunks: list[list[tuple[int, str]]]) -> bool:
 
 def _wrapped_call(previous: list[str], line: str) -> bool:
     """Whether `line`, which starts like a note ("[3] ..."), is a note call that the wrapping
-    put at the start of a line ("...selon le rapport / [3]. Ensuite"): the line before is
-    prose cut mid-sentence, not a note or a label, and `line` is no "[3]:" definition."""
+    put at the start of a line ("...selon le rapport / [3]. Ensuite"): the paragraph so far
+    (`previous`, its lines) is prose, not a note, and its last line is cut mid-sentence,
+    and `line` is no "[3]:" definition. The paragraph's first line decides whether it is
+    a note: its last line may itself start with a wrapped call ("[2]. Le 8 mai …")."""
     last = previous[-1] if previous else ""
     return (
         not re.match(r"^\s*\[\^?\d{1,3}\]:", line) and len(last.split()) > 3
-        and not _NOTE_ITEM.match(last) and not ends_sentence(last)
+        and not (previous and _NOTE_ITEM.match(previous[0])) and not ends_sentence(last)
     )  # fmt: skip
 
 

@@ -295,6 +295,24 @@ pendant trois étés consécutifs dans le Languedoc.
 """
 
 
+def test_wrapped_note_calls_on_consecutive_lines_stay_in_their_paragraph(tmp_path):
+    # the wrapping put two note calls at the start of two lines in a row: the second
+    # line starting with "[2]." is prose like the first, not a note list
+    text = (
+        "# Deux glaciers\n\n"
+        "Le glacier du Rhône a reculé de dix mètres cette année selon le relevé suisse\n"
+        "[1]. Le glacier d'Aletsch a perdu davantage encore selon les mêmes relevés\n"
+        "[2]. Les deux reculent sans interruption notable depuis le milieu du XIXe siècle.\n\n"
+        "Les guides de montagne adaptent leurs itinéraires chaque été à ces glaciers qui\n"
+        "fondent, et certains refuges ne sont plus accessibles par leur chemin historique.\n\n"
+        "## Notes\n\n[1]: Relevé suisse, https://example.org/1\n\n[2]: Relevé d'Aletsch, https://example.org/2\n"
+    )
+    doc = ingest_text(tmp_path, "glaciers.md", text)
+    assert len(doc.paragraphs) == 2
+    assert doc.paragraphs[0].text.endswith("[2]. Les deux reculent sans interruption notable depuis le milieu du XIXe siècle.")
+    assert doc.paragraphs[0].footnotes == (1, 2) and [f.number for f in doc.footnotes] == [1, 2]
+
+
 def test_hard_wrapped_markdown_with_footnote_definitions(tmp_path):
     doc = ingest_text(tmp_path, "abeilles.md", WRAPPED_MARKDOWN)
     assert doc.title == "Les abeilles sauvages face à la chaleur"
