@@ -94,8 +94,11 @@ def article(draw) -> tuple[str, list[str], dict[int, tuple[int, ...]]]:
             # with no title line, a first block that ends without a full stop reads as the headline
             p = paragraphs[0] = p + " Fin de la première partie en 1499."
         words = p.split(" ")
-        # a page break: the paragraph cut after a word that ends no sentence, before a lowercase word
-        cuts = [i for i in range(12, len(words)) if words[i][:1].islower() and not re.search(r"[.!?…\]]$", words[i - 1])]
+        # a page break: the paragraph cut after a word that ends no sentence, before a lowercase word,
+        # after the cut sentence's year and before another year, so that each part holds a year
+        # (a year-less fragment of random words could repeat an earlier sentence, as a pull quote does)
+        cuts = [i for i in range(12, len(words)) if words[i][:1].islower() and not re.search(r"[.!?…\]]$", words[i - 1])
+                and _year_since_sentence_start(words, i) and any(re.fullmatch(r"1\d{3}", w) for w in words[i:])]
         if cuts and (k or titled) and draw(st.integers(0, 3)) == 0:
             i = draw(st.sampled_from(cuts))
             parts = [" ".join(words[:i]), " ".join(words[i:])]
@@ -112,6 +115,14 @@ def article(draw) -> tuple[str, list[str], dict[int, tuple[int, ...]]]:
         text = text.replace("\n", "\r\n")
     expected = [p.replace("[^", "[") for p in paragraphs]
     return text, expected, markers
+
+
+def _year_since_sentence_start(words: list[str], i: int) -> bool:
+    """Whether the sentence that word `i` falls in has its year before word `i`."""
+    j = i
+    while j > 0 and not re.search(r"[.!?…]$", words[j - 1]):
+        j -= 1
+    return any(re.fullmatch(r"1\d{3}", w) for w in words[j:i])
 
 
 def _wrap(text: str, width: int) -> str:
