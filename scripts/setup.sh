@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Create .venv and install renvoi with its test extras.
+# Create .venv and install renvoi from the lock file, with its test extras.
 #   bash scripts/setup.sh            # what the chat needs
 #   bash scripts/setup.sh --browser  # also Debian's Chromium, for the browser tests
-# torch is installed first with an exact pin: on this kind of machine that
-# takes the local CPU wheel, whereas a bare `torch` pulls several GB of CUDA.
+# Every package comes at the exact version and hash in requirements.lock, so a
+# machine set up today gets what CI tested (scripts/lock.sh refreshes it). On
+# this kind of machine `torch==2.13.0+cpu` is the local CPU wheel; a bare
+# `torch` would pull several GB of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
@@ -14,12 +16,11 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   $sudo_ apt-get install -y -qq chromium >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test]"
-# The int8 ONNX export of the bundled model embeds questions ~3x and index
-# builds ~4x faster than the engine (benchmarks/README.md); making it takes
-# about a minute, once, into the model cache ($RENVOI_CACHE).
-echo "preparing the embedding model (once, about a minute)"
-.venv/bin/python -c "from rag.config import Config; from rag.embed import ensure_onnx_model; ensure_onnx_model(Config().cache_dir)"
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
+# renvoi itself, without resolving anything again (its dependencies are all in the lock).
+.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2> >(grep -vE "is ignored: it is neither|BuildBackendWarning|editable_wheel|^\s*(!!|\*+|Please be careful|name as your package|with strategy)|^\s*$" >&2)
+# The int8 ONNX export of the bundled model embeds every index and question
+# (benchmarks/README.md); made once (about a minute) into the model cache
+# ($RENVOI_CACHE, default ~/.cache/renvoi), which says so when it makes it.
+.venv/bin/python -c "from rag.config import Config; from rag.embed import ensure_onnx_model; ensure_onnx_model(Config().cache_dir, announce=True)"
 echo "renvoi installed in $(pwd)/.venv"
