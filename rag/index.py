@@ -8,10 +8,11 @@ manifest records the format version, the model id, the dimension, a hash of
 the corpus files, the settings, and a checksum of every file, so that an
 unchanged corpus reloads, a change rebuilds, and a damaged file is noticed.
 
-Writes go to a temporary sibling folder that is swapped into place only when
-complete: a build killed at any point leaves the previous index usable, and
-the next build removes what it left behind. A path that is a file, or a folder
-holding files an index does not, is never replaced.
+The folder is written through `rag.storage`: renvoi writes only into an index
+folder it created (a marker file says so), each build is a new generation made
+current in one rename, so a build killed at any point leaves the previous index
+usable, and files a user keeps in the folder are left alone. Sources are
+recorded as absolute paths, so any working directory finds the same corpus.
 The vector search structure is chosen by `Config.index_type`: an exact
 inner-product scan ("flat"), or for large corpora an approximate one, HNSW
 ("hnsw") or an inverted file of product-quantized codes ("ivfpq"); "auto"
@@ -29,10 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,14 +38,22 @@ from typing import Protocol
 
 import numpy as np
 
+from . import storage
 from .bm25 import SavedBM25, load_array
-from .config import INDEX_TYPES, Config, check_index_type
+from .config import BACKENDS, INDEX_TYPES, Config, check_index_type
+from .embed import backend_fingerprint, resolve_backend
+from .files import DEFAULT_MAX_BYTES, discover
 from .records import PARSER_VERSION, Document, Paragraph
+from .storage import checksums, sha256_file
 from .text import LANGUAGES, split_sentences, terms
 
-FORMAT_VERSION = 1
+# 2: the index folder is owned (marker file) and holds generations (rag.storage);
+# sources are absolute paths.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+INDEX_KIND = "index"
+# What a query command indexes when there is no index yet.
+DEFAULT_SOURCES = (Path("seeds"),)
 # Above this many vectors "auto" uses HNSW: an exact scan of 100k 384-d vectors
 # already takes ~10-20 ms on two cores, about a query embedding, and grows
 # linearly (benchmarks/README.md).
@@ -130,35 +136,28 @@ _MANIFEST_TYPES = {
 }  # fmt: skip
 
 
+def index_settings(config: Config) -> dict:
+    """The settings an index depends on; a change forces a rebuild. The backend is
+    resolved ("auto" names none) and fingerprinted (`rag.embed.backend_fingerprint`)."""
+    backend = resolve_backend(config.model, config.backend)
+    return {"model": config.model, "index_type": config.index_type, "backend": backend,
+            "embedder": backend_fingerprint(config, backend)}
+
+
 # ---------------------------------------------------------------- corpus files
 
 
-def corpus_files(paths: Sequence[Path]) -> list[Path]:
-    """The files a list of paths stands for: folders expand to supported files, sorted."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
-        elif path.is_file():
-            files.append(path)
-    return files
-
-
-def corpus_hash(paths: Sequence[Path]) -> str:
-    """Hash of the corpus as files (name and bytes) and of the parser that reads them
-    (`records.PARSER_VERSION`), cheap enough to check at every start."""
+def corpus_hash(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
+    """Hash of the corpus as files (document id and bytes, as `rag.files.discover` finds
+    them for ingestion) and of the parser that reads them (`records.PARSER_VERSION`),
+    cheap enough to check at every start. A file that vanishes meanwhile counts as absent."""
     h = hashlib.sha256(f"parser {PARSER_VERSION}\0".encode())
-    for f in corpus_files(paths):
-        h.update(f.name.encode() + b"\0")
-        h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    for f in discover(list(paths), follow_links=follow_links, max_bytes=max_bytes).files:
+        try:
+            digest = sha256_file(f.path)
+        except OSError:
+            continue
+        h.update(f.doc_id.encode() + b"\0" + bytes.fromhex(digest))
     return h.hexdigest()
 
 
@@ -243,7 +242,7 @@ class Index:
             model_id=embedder.model_id,
             dim=int(vectors.shape[1]),
             corpus_hash=digest,
-            settings=config.index_settings(),
+            settings=index_settings(config),
             sources=[str(s) for s in sources],
             n_documents=len(docs),
             n_passages=len(passages),
@@ -261,17 +260,11 @@ class Index:
     # -------------------------------------------------------- save / load
 
     def save(self, folder: Path) -> None:
-        """Write the index to `folder` atomically (temporary sibling, then swap)."""
+        """Publish the index as the new current generation of `folder` (`rag.storage`):
+        readers see the previous index until the new one is complete."""
         import faiss
 
-        folder = Path(folder)
-        _check_replaceable(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(folder)
-        # The pid in the name tells a later build whether the writer is still alive.
-        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        def write(tmp: Path) -> None:
             _write_json(tmp / "documents.json", [d.to_dict() for d in self.documents.values()])
             with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
                 for p in self.passages:
@@ -282,17 +275,11 @@ class Index:
             faiss.write_index(self.faiss_passages, str(tmp / "passages.faiss"))
             faiss.write_index(self.faiss_sentences, str(tmp / "sentences.faiss"))
             self.bm25.save(str(tmp / "bm25"), show_progress=False)
-            files = {
-                str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
-            }
-            manifest = Manifest(**{**asdict(self.manifest), "files": files})
+            manifest = Manifest(**{**asdict(self.manifest), "files": checksums(tmp)})
             _write_json(tmp / MANIFEST, asdict(manifest))
-            _fsync_tree(tmp)
-            _swap_into_place(tmp, folder)
             self.manifest = manifest
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+
+        storage.publish(Path(folder), INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
 
     @classmethod
     def load(cls, folder: Path, *, verify: bool = True) -> "Index":
@@ -300,19 +287,33 @@ class Index:
         import faiss
 
         folder = Path(folder)
-        _recover_interrupted_swap(folder)
-        if not (folder / MANIFEST).is_file():
-            raise IndexError_(f"no index in {folder}")
+        try:
+            return cls._load(index_generation(folder), folder, verify)
+        except FileNotFoundError:
+            # The generation was replaced and pruned while being read: read the new one.
+            return cls._load(index_generation(folder), folder, verify)
+
+    @classmethod
+    def _load(cls, gen: Path | None, shown: Path, verify: bool) -> "Index":
+        import faiss
+
+        if gen is None:
+            raise IndexError_(f"no index in {shown}")
+        folder = gen
         try:
             manifest = Manifest.read(folder)
-        except (ValueError, TypeError, KeyError) as e:
-            raise IndexError_(f"unreadable manifest in {folder}: {e}") from e
+        except FileNotFoundError:
+            if not folder.exists():
+                raise
+            raise IndexError_(f"no index in {shown}") from None
+        except (OSError, ValueError, TypeError, KeyError) as e:
+            raise IndexError_(f"unreadable manifest in {shown}: {e}") from e
         if verify:
             for name, digest in manifest.files.items():
                 path = folder / name
                 if not path.is_file():
                     raise IndexError_(f"index file {name} is missing")
-                if _sha256(path) != digest:
+                if sha256_file(path) != digest:
                     raise IndexError_(f"index file {name} does not match its checksum")
         try:
             documents = {d["id"]: Document.from_dict(d) for d in json.loads((folder / "documents.json").read_text("utf-8"))}
@@ -330,18 +331,20 @@ class Index:
             for name, structure in (("passages", faiss_passages), ("sentences", faiss_sentences)):
                 set_search_params(structure, manifest.vector_index.get(name, FLAT))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
-            raise IndexError_(f"damaged index in {folder}: {e}") from e
+            if not folder.exists():  # pruned while being read
+                raise FileNotFoundError(str(folder)) from e
+            raise IndexError_(f"damaged index in {shown}: {e}") from e
         index = cls(manifest, documents, passages, sent["text"], np.asarray(sent["owner"], dtype=np.int64),
                     passage_vectors, sentence_vectors, bm25, faiss_passages, faiss_sentences)
         if passage_vectors.shape != (manifest.n_passages, manifest.dim):
-            raise IndexError_(f"damaged index in {folder}: vectors do not match the manifest")
+            raise IndexError_(f"damaged index in {shown}: vectors do not match the manifest")
         return index
 
     def is_current(self, config: Config, digest: str, model_id: str | None = None) -> bool:
         m = self.manifest
         return (
             m.corpus_hash == digest
-            and m.settings == config.index_settings()
+            and m.settings == index_settings(config)
             and (model_id is None or m.model_id == model_id)
         )
 
@@ -359,14 +362,15 @@ def open_index(
     notify: Callable[[str], None] = lambda message: None,
     force: bool = False,
 ) -> Index:
-    """Load the index in `config.index_dir` if it is current for `paths`, else build and save it.
+    """Load the index in `config.index_dir` if it is current for `paths`, else build and publish it.
 
-    `paths=None` means: the sources the existing index was built from (or
-    seeds/ when there is none). A damaged index is rebuilt with a notice, from
-    the sources its manifest names; when even those are unreadable and no
-    `paths` are given, IndexError_ says so (rather than indexing seeds/).
-    With `paths=None` (the query commands) the existing index's vector
-    structure is kept, whatever `config.index_type` says: only `index` chooses it.
+    `paths=None` (the query commands) means: the sources the existing index was
+    built from, recorded as absolute paths, with the index's own vector structure
+    and embedding backend, whatever `config` says (only `index` chooses them).
+    When those sources have moved or vanished the index still answers, with a
+    notice that changes cannot be checked; when there is no index at all, seeds/
+    is indexed with a notice. A damaged index is rebuilt with a notice from the
+    sources its manifest names; when even those are unknown, IndexError_ says so.
     """
     folder = Path(config.index_dir)
     existing: Index | None = None
@@ -374,33 +378,55 @@ def open_index(
     try:
         existing = Index.load(folder)
     except IndexError_ as e:
-        _check_replaceable(folder)  # before any notice: a folder of the user's own files is never rebuilt
-        damaged = (folder / MANIFEST).exists() or folder.is_dir() and any(folder.iterdir())
-        recorded = _recorded_sources(folder) if damaged else None
-        if paths is None and damaged and recorded is None:
+        try:  # before any notice or work: a folder of the user's own files is never written into
+            storage.claim(folder, INDEX_KIND, adopt=_is_legacy_index, create=False)
+        except storage.NotOwnedError as owned:
+            raise IndexError_(str(owned)) from None
+        gen = index_generation(folder)
+        damaged = gen is not None
+        recorded = _recorded_sources(gen) if damaged else None
+        if paths is None and damaged and not recorded:
             raise IndexError_(f"{e}, and the files it was built from are unknown: index them again "
                               "(renvoi index FILES_OR_FOLDERS)") from e
-        if damaged or folder.exists():
+        if damaged:
             notify(f"{e}; rebuilding")
+        elif paths is None:
+            notify(f"no index in {folder} yet: indexing {', '.join(map(str, DEFAULT_SOURCES))} first")
     if paths is None:
-        paths = [Path(s) for s in existing.manifest.sources] if existing else recorded or [Path("seeds")]
-        kept = existing.manifest.settings.get("index_type") if existing else None
-        if kept in INDEX_TYPES:
-            config = config.with_(index_type=kept)
+        if existing is not None:
+            paths = [Path(s) for s in existing.manifest.sources]
+            settings = existing.manifest.settings
+            if settings.get("index_type") in INDEX_TYPES:
+                config = config.with_(index_type=settings["index_type"])
+            if settings.get("backend") in BACKENDS:
+                config = config.with_(backend=settings["backend"])
+            missing = [str(p) for p in paths if not p.exists()]
+            if missing:
+                notify(f"the indexed files are no longer at {', '.join(missing)}: answering from the index as it "
+                       "is, without checking for changes (renvoi index PATH points it at their new place)")
+                return existing
+        else:
+            paths = recorded or list(DEFAULT_SOURCES)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
-    digest = corpus_hash(paths)
-    if existing is not None and not force and existing.is_current(config, digest):
+    sources = [Path(p).resolve() for p in paths]
+    digest = corpus_hash(sources, follow_links=config.follow_links, max_bytes=config.max_file_bytes)
+    if existing is not None and not force and existing.is_current(config, digest) \
+            and [Path(s) for s in existing.manifest.sources] == sources:
         return existing
     if existing is not None:
-        notify("corpus or settings changed; rebuilding the index")
+        notify("rebuilding (--force)" if force else "corpus or settings changed; rebuilding the index")
     try:  # fail before the (long) embedding, not after it
+        storage.claim(folder, INDEX_KIND, adopt=_is_legacy_index, create=False)
         folder.parent.mkdir(parents=True, exist_ok=True)
+    except storage.NotOwnedError as e:
+        raise IndexError_(str(e)) from None
     except OSError as e:
         raise _write_error(e, folder) from e
-    documents, passages = ingest(paths)
-    index = Index.build(documents, passages, embedder_factory(), config, sources=paths, digest=digest, progress=progress)
+    documents, passages = ingest(sources)
+    index = Index.build(documents, passages, embedder_factory(), config, sources=sources, digest=digest,
+                        progress=progress)
     try:
         index.save(folder)
     except OSError as e:
@@ -542,92 +568,52 @@ def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            fd = os.open(p, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+def index_generation(folder: Path) -> Path | None:
+    """The folder holding the current index files: the current generation, or the
+    folder itself for an index of the older flat layout (format 1)."""
+    gen = storage.current(folder)
+    if gen is not None:
+        return gen
+    return folder if (Path(folder) / MANIFEST).is_file() else None
 
 
-def _swap_into_place(tmp: Path, folder: Path) -> None:
-    """Replace `folder` by `tmp`. A directory cannot be replaced in one rename,
-    so the old one is first moved aside; `_recover_interrupted_swap` puts it
-    back if the process dies between the two renames."""
-    old = folder.parent / f".{folder.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if folder.exists():
-        os.rename(folder, old)
-    os.rename(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover_interrupted_swap(folder: Path) -> None:
-    old = folder.parent / f".{folder.name}.old"
-    if not folder.exists() and old.is_dir():
-        os.rename(old, folder)
-
-
-# What `save` writes; anything else in the folder belongs to someone else.
-_INDEX_ENTRIES = frozenset({
+# What format 1 wrote at the top of the index folder; removed once a newer index is published.
+_LEGACY_ENTRIES = (
     MANIFEST, "documents.json", "passages.jsonl", "sentences.json", "passage_vectors.npy",
     "sentence_vectors.npy", "passages.faiss", "sentences.faiss", "bm25",
-})  # fmt: skip
+)  # fmt: skip
 
 
-def _check_replaceable(folder: Path) -> None:
-    """Raise IndexError_ if `folder` is a file or holds files an index does not: a
-    rebuild replaces the whole folder, which must never take the user's files with it."""
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise IndexError_(f"{folder} is a file, not an index folder; choose another index folder")
-    foreign = sorted(p.name for p in folder.iterdir() if p.name not in _INDEX_ENTRIES)
-    if foreign and not _has_index_manifest(folder):  # an index of another format version is still ours
-        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
-        raise IndexError_(f"{folder} is not an index folder (it holds {shown}); "
-                          "renvoi will not replace it: choose another index folder")
+def _is_legacy_index(folder: Path) -> bool:
+    """Whether `folder` is an index renvoi wrote before folders carried a marker: a
+    manifest of ours at the top, and nothing there but what that layout wrote."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    ours = isinstance(data, dict) and "format_version" in data and "model_id" in data
+    return ours and all(p.name in _LEGACY_ENTRIES for p in folder.iterdir())
 
 
-def _recorded_sources(folder: Path) -> list[Path] | None:
+def recorded_settings(folder: Path) -> dict:
+    """The settings an index folder's manifest records ({} when there is none legible)."""
+    gen = index_generation(Path(folder))
+    try:
+        settings = json.loads((gen / MANIFEST).read_text(encoding="utf-8")).get("settings") if gen else None
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _recorded_sources(gen: Path) -> list[Path] | None:
     """The sources a (possibly damaged) index's manifest names, or None when it names none legibly."""
     try:
-        sources = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("sources")
+        sources = json.loads((gen / MANIFEST).read_text(encoding="utf-8")).get("sources")
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(sources, list) or not sources or not all(isinstance(x, str) for x in sources):
         return None
     return [Path(x) for x in sources]
-
-
-def _has_index_manifest(folder: Path) -> bool:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "format_version" in data and "model_id" in data
-
-
-def _remove_abandoned(folder: Path) -> None:
-    """Delete the temporary folders of builds that were killed before their swap
-    (their process is gone); a live build's folder is left alone."""
-    for p in folder.parent.glob(f".{folder.name}.tmp-*-*"):
-        pid = p.name.removeprefix(f".{folder.name}.tmp-").split("-", 1)[0]
-        if pid.isdigit() and p.is_dir() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists, under another user
-        return True
-    return True
 
 
 def _write_error(e: OSError, folder: Path) -> OSError:

@@ -22,6 +22,7 @@ goes on with the other files.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -44,10 +45,10 @@ from .furniture import (
     words,
 )
 from .html import PageMeta, read_html
-from .records import Comment, Document, Footnote, Paragraph, Section
+from .files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
+from .records import Comment, Document, Dropped, Footnote, Paragraph, Section
 from .text import detect_language
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
 
 @dataclass(frozen=True)
@@ -80,31 +81,25 @@ class IngestError(ValueError):
 # --------------------------------------------------------------------------- public API
 
 
-def ingest_paths(paths: Sequence[Path]) -> Corpus:
-    """Read files and folders (a folder gives its *.txt, *.md, *.html, *.htm files, sorted).
+def ingest_paths(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> Corpus:
+    """Read files and folders (a folder gives its supported files, recursively; see `rag.files`).
 
     A missing path, an unsupported or unreadable file is reported as an issue
-    and the other files are still read. Two files with the same stem would
-    share a document id: the second is skipped with an issue.
+    and the other files are still read; so is a file that vanishes meanwhile.
     """
+    found = discover(list(paths), follow_links=follow_links, max_bytes=max_bytes)
     documents: list[Document] = []
-    issues: list[IngestIssue] = []
-    seen: dict[str, str] = {}
-    for raw in paths:  # issues come out in the order the paths were given
-        for path in _expand(Path(raw), issues):
-            try:
-                text, notice = _read(path)
-                doc = parse_document(path, text)
-            except IngestError as e:
-                issues.append(IngestIssue(e.path, e.reason))
-                continue
-            if notice:
-                issues.append(IngestIssue(str(path), notice))
-            if doc.id in seen:
-                issues.append(IngestIssue(str(path), f"same document id {doc.id!r} as {seen[doc.id]}; skipped"))
-                continue
-            seen[doc.id] = str(path)
-            documents.append(doc)
+    issues: list[IngestIssue] = [IngestIssue(s.path, s.reason) for s in found.skipped]
+    for source in found.files:
+        try:
+            text, notice = _read(source.path)
+            doc = parse_document(source.path, text, doc_id=source.doc_id)
+        except IngestError as e:
+            issues.append(IngestIssue(e.path, e.reason))
+            continue
+        if notice:
+            issues.append(IngestIssue(str(source.path), notice))
+        documents.append(doc)
     return Corpus(tuple(documents), tuple(issues))
 
 
@@ -117,20 +112,22 @@ def ingest_file(path: Path) -> Document:
     return parse_document(path, text)
 
 
-def parse_document(path: Path, text: str) -> Document:
-    """Parse already-decoded `text`, read from `path` (its suffix tells the format, its stem the id)."""
+def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document:
+    """Parse already-decoded `text`, read from `path` (its suffix tells the format);
+    the document id is `doc_id`, by default the file's stem."""
     suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        return _html_document(path, text)
-    if suffix in (".txt", ".md"):
+    doc_id = doc_id or path.stem
+    if suffix in (".html", ".htm", ".xhtml"):
+        return _html_document(path, text, doc_id)
+    if suffix in (".txt", ".md", ".markdown"):
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
-        raise IngestError(path, _unsupported(suffix))
-    return build_document(path.stem, str(path), blocks, meta, detect_headings=plain)
+        raise IngestError(path, unsupported(suffix))
+    return build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
 
 
-def _html_document(path: Path, html: str) -> Document:
+def _html_document(path: Path, html: str, doc_id: str) -> Document:
     """An HTML page: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
     try:
         page = read_html(html, _missing_notes)
@@ -138,12 +135,12 @@ def _html_document(path: Path, html: str) -> Document:
         raise IngestError(path, str(e)) from None
     if page.blocks:
         try:
-            doc = build_document(path.stem, str(path), page.blocks, page.meta)
+            doc = build_document(doc_id, str(path), page.blocks, page.meta)
         except IngestError:
             pass  # trafilatura kept nothing the article reading accepts: read the whole page instead
         else:
-            return replace(doc, dropped=doc.dropped + page.removed)
-    return build_document(path.stem, str(path), page.page_blocks, page.meta)
+            return replace(doc, dropped=page.removed + doc.dropped)
+    return build_document(doc_id, str(path), page.page_blocks, page.meta)
 
 
 def citable_passages(doc: Document) -> list[Paragraph]:
@@ -190,53 +187,87 @@ def _dateline_sentences(doc: Document) -> str:
 # --------------------------------------------------------------------------- reading files
 
 
-def _unsupported(suffix: str) -> str:
-    return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
-
-
-def _expand(path: Path, issues: list[IngestIssue]) -> list[Path]:
-    """The files a path stands for (a folder's supported files, sorted); problems go to `issues`."""
-    if path.is_dir():
-        found = sorted(
-            p for p in path.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
-        )  # fmt: skip
-        if not found:
-            issues.append(IngestIssue(str(path), f"no {', '.join(SUPPORTED_SUFFIXES)} file in this folder"))
-        return found
-    if path.is_file():
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            return [path]
-        issues.append(IngestIssue(str(path), _unsupported(path.suffix)))
-    elif path.exists():
-        issues.append(IngestIssue(str(path), "not a regular file or folder"))
-    else:
-        issues.append(IngestIssue(str(path), "no such file or folder"))
-    return []
-
-
 def _read(path: Path) -> tuple[str, str | None]:
     """The file's text and, when it was not UTF-8, a notice saying how it was decoded."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(path, _unsupported(path.suffix))
+        raise IngestError(path, unsupported(path.suffix))
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise IngestError(path, "vanished while being read") from None
     except OSError as e:
         raise IngestError(path, f"cannot read: {e.strerror or e}") from None
+    try:
+        return decode_text(data)
+    except ValueError as e:
+        raise IngestError(path, str(e)) from None
+
+
+# Byte-order marks, the four-byte UTF-32 ones before UTF-16's (FF FE starts both).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)  # fmt: skip
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Text of a file's bytes and, when it was not UTF-8, a notice naming the encoding used.
+
+    A byte-order mark decides (UTF-8, UTF-16, UTF-32); then strict UTF-8; then
+    charset-normalizer's guess among legacy encodings (Windows-1252, Latin-9,
+    UTF-16 without a mark…). Raises ValueError for empty or binary content."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                raise ValueError(f"starts with a {codec.upper()} byte-order mark but does not decode as it") from None
+            if not text.strip():
+                raise ValueError("empty file")
+            return text, None if codec == "utf-8-sig" else f"read as {codec.upper()} (byte-order mark)"
     if not data.strip():
-        raise IngestError(path, "empty file")
-    head = data[:8192]
-    controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
-    if b"\x00" in head or controls > len(head) * 0.1:
-        raise IngestError(path, "binary file, not text")
+        raise ValueError("empty file")
+    if b"\x00" not in data[:8192]:
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    for encoding in _guess_encodings(data):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _mostly_text(text):
+            return text, f"not UTF-8; read as {encoding}"
+    raise ValueError("binary file, not text")
+
+
+def _guess_encodings(data: bytes) -> list[str]:
+    """Encodings to try, likeliest first: charset-normalizer's ranking, except that
+    Windows-1252 (the usual legacy encoding of Western European text) wins over
+    code pages that decode the same bytes no less plausibly (cp850, cp1250…)."""
+    from charset_normalizer import from_bytes
+
+    results = list(from_bytes(data[: 1 << 20]))
+    if not results:
+        return []
+    least = min(m.chaos for m in results)
     try:
-        return data.decode("utf-8-sig"), None
+        western = data.decode("cp1252")
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "not UTF-8; read as Windows-1252 (Latin-1)"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "not UTF-8; read as Latin-1"
+        western = None
+    plausible = [m for m in results if m.chaos <= least + 0.01]
+    if western is not None and any(m.encoding == "cp1252" or str(m) == western for m in plausible):
+        return ["cp1252", *(m.encoding for m in results)]
+    return [m.encoding for m in results]
+
+
+def _mostly_text(text: str) -> bool:
+    head = text[:8192]
+    controls = sum(ord(c) < 32 and c not in "\t\n\r\f" for c in head)
+    return bool(head.strip()) and controls <= len(head) * 0.01
 
 
 # --------------------------------------------------------------------------- markdown and text blocks
@@ -856,17 +887,32 @@ _Item = tuple[str, int | None, list[int]]  # (text, heading level or None, posit
 
 
 def _body_items(
-    mb: Sequence[Block], verdicts: Sequence[Verdict], roles: _Roles, region: range, detect_headings: bool
+    mb: Sequence[Block], verdicts: Sequence[Verdict], roles: _Roles, region: range, detect_headings: bool,
+    why: dict[int, str],
 ) -> list[_Item]:
-    """Kept blocks after the header, without copies of title, lead or biography, pull quotes, page breaks."""
+    """Kept blocks after the header, without copies of title, lead or biography, pull quotes, page breaks.
+    `why` receives, per position left out here, the reason."""
     role_keys = {normalize_for_match(mb[p].text) for p in (roles.title, roles.lead, roles.bio) if p is not None}
     header = [p for p in roles.header() if not region or p <= region.start + 2]
     start = max(header) + 1 if header else 0
-    body = [p for p in range(start, len(mb))
-            if p not in roles.all() and not verdicts[p].furniture
-            and normalize_for_match(mb[p].text) not in role_keys and "byline" not in mb[p].hints]  # fmt: skip
+    for p in range(len(mb)):
+        if verdicts[p].furniture:
+            why[p] = "furniture: " + ", ".join(verdicts[p].reasons[:4])
+        elif p < start:
+            why.setdefault(p, "page header, above the article's title or lead")
+    body = []
+    for p in range(start, len(mb)):
+        if p in roles.all() or verdicts[p].furniture:
+            continue
+        elif normalize_for_match(mb[p].text) in role_keys:
+            why[p] = "repeats the title, lead or author biography"
+        elif "byline" in mb[p].hints:
+            why[p] = "byline"
+        else:
+            body.append(p)
     prose = [p for p in body if not mb[p].heading]
     quotes = {prose[k] for k in pull_quotes([mb[p].text for p in prose])}
+    why.update({p: "duplicate pull quote" for p in quotes})
     body = [p for p in body if p not in quotes]
 
     items: list[_Item] = []
@@ -944,7 +990,10 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     used: set[int] = set()  # indices into `blocks` that ended up somewhere other than the bin
     used.update(main[p] for p in roles.all() if p != roles.citation)
 
-    items = _body_items(mb, verdicts, roles, region, detect_headings)
+    why: dict[int, str] = {}  # position in `mb` -> why it was left out
+    if roles.citation is not None:
+        why[roles.citation] = "citation line (its date and site go to the metadata card)"
+    items = _body_items(mb, verdicts, roles, region, detect_headings, why)
     sections, paragraphs, positions = _sections_and_paragraphs(doc_id, items)
     used.update(main[p] for p in positions)
     if not paragraphs:
@@ -1016,9 +1065,33 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
         paragraphs=tuple(paragraphs),
         footnotes=tuple(footnotes),
         comments=tuple(comments),
-        dropped=len(blocks) - len(used),
+        dropped=_dropped(blocks, zones, main, why, used),
         datelines=tuple(mb[p].text.strip() for p in datelines),
     )
+
+
+_ZONE_DROPS = {
+    "comments": "in the reader comments, not a comment",
+    "bio": "in the author zone, not a biography",
+    "notes": "in the notes, not a note",
+}
+
+
+def _dropped(blocks: Sequence[Block], zones: Sequence[str], main: Sequence[int], why: dict[int, str],
+             used: set[int]) -> tuple[Dropped, ...]:
+    """Every block that ended up nowhere, with the reason it was left out."""
+    position = {i: p for p, i in enumerate(main)}
+    out = []
+    for i, b in enumerate(blocks):
+        if i in used:
+            continue
+        if i in position:
+            p = position[i]
+            reason = why.get(p) or ("heading with no text under it" if b.heading else "not part of the article")
+        else:
+            reason = _ZONE_DROPS.get(zones[i], f"{zones[i]} zone")
+        out.append(Dropped(b.text, reason))
+    return tuple(out)
 
 
 def _closing_datelines(mb: Sequence[Block], verdicts: Sequence[Verdict], start: int,

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .config import Config
-from .index import Index, open_index
+from .config import BACKENDS, Config
+from .index import Index, open_index, recorded_settings
 from .records import Answer, Document, Hit, Paragraph, Turn
 from .retrieve import Retriever
 
@@ -25,11 +25,12 @@ def _stderr(message: str) -> None:
     print(f"renvoi: {message}", file=sys.stderr)
 
 
-def ingest_for_index(paths: Sequence[Path], notify: Callable[[str], None] = _stderr) -> tuple[list[Document], list[Paragraph]]:
+def ingest_for_index(paths: Sequence[Path], config: Config, notify: Callable[[str], None] = _stderr
+                     ) -> tuple[list[Document], list[Paragraph]]:
     """Documents and citable passages of `paths`; file problems are reported, not fatal."""
     from .ingest import citable_passages, ingest_paths
 
-    corpus = ingest_paths(list(paths))
+    corpus = ingest_paths(list(paths), follow_links=config.follow_links, max_bytes=config.max_file_bytes)
     for issue in corpus.issues:
         notify(f"{issue.path}: {issue.message}")
     if not corpus.documents:
@@ -63,11 +64,14 @@ class Renvoi:
         holder: dict = {}
 
         def factory():
-            holder["embedder"] = _load_embedder(config)
+            # A query command that rebuilds keeps the backend the index was made with.
+            kept = recorded_settings(config.index_dir) if paths is None else {}
+            backend = kept.get("backend") if kept.get("backend") in BACKENDS else config.backend
+            holder["embedder"] = _load_embedder(config.with_(backend=backend))
             return holder["embedder"]
 
         index = open_index(
-            paths, config, factory, lambda p: ingest_for_index(p, notify),
+            paths, config, factory, lambda p: ingest_for_index(p, config, notify),
             progress=progress, notify=notify, force=force,
         )
         return cls(config, index, holder.get("embedder"))
@@ -75,7 +79,9 @@ class Renvoi:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = _load_embedder(self.config)
+            # Questions are embedded by the backend that embedded the index.
+            backend = self.index.manifest.settings.get("backend", self.config.backend)
+            self._embedder = _load_embedder(self.config.with_(backend=backend))
             if self._embedder.model_id != self.index.manifest.model_id:
                 raise ValueError(
                     f"the index was built with {self.index.manifest.model_id!r} but the model is "
@@ -83,13 +89,10 @@ class Renvoi:
                 )
         return self._embedder
 
-    def expect_many_queries(self) -> None:
-        """Tell the embedding model that many questions will follow (chat page,
-        `ask --jsonl`, evaluation): it may then load a backend that is slower to
-        load but faster per question."""
-        prepare = getattr(self.embedder, "expect_many_queries", None)
-        if prepare is not None:
-            prepare()
+    @property
+    def embedded_by(self) -> str:
+        """The backend that embedded the index, and so embeds its questions."""
+        return self.index.manifest.embedded_by
 
     @property
     def documents(self) -> dict[str, Document]:

@@ -70,6 +70,15 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A block of the file that ingestion left out, with why ("furniture: short-line run,
+    repeated", "duplicate pull quote"…): `inspect` shows them so a reader can check."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Comment:
     """A reader's comment: kept apart from the article and never cited as it."""
 
@@ -96,7 +105,7 @@ class Document:
     paragraphs: tuple[Paragraph, ...] = ()  # the body, in order
     footnotes: tuple[Footnote, ...] = ()
     comments: tuple[Comment, ...] = ()
-    dropped: int = 0  # blocks removed as page furniture
+    dropped: tuple[Dropped, ...] = ()  # blocks left out, with the reason
     # Lines after the body that date the text otherwise than its publication
     # ("Manuscrit clos le 10 novembre 2016"), verbatim: the metadata card quotes them.
     datelines: tuple[str, ...] = ()
@@ -105,11 +114,14 @@ class Document:
         return next((f for f in self.footnotes if f.number == number), None)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["n_dropped"] = len(self.dropped)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Document":
         """Inverse of `to_dict` (JSON turns tuples into lists; this turns them back)."""
+        d = {k: v for k, v in d.items() if k != "n_dropped"}
         return cls(
             **{
                 **d,
@@ -119,6 +131,8 @@ class Document:
                 "footnotes": tuple(Footnote(**f) for f in d.get("footnotes", ())),
                 "comments": tuple(Comment(**c) for c in d.get("comments", ())),
                 "datelines": tuple(d.get("datelines", ())),
+                # an older index stored only the count
+                "dropped": tuple(Dropped(**x) for x in d.get("dropped", ()) if isinstance(x, dict)),
             }
         )
 

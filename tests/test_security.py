@@ -141,7 +141,7 @@ def served(tmp_path_factory):
         line = _read_line(proc, 90)
         assert f"chat page at http://127.0.0.1:{port}/" in line, (line, (home / "chat.err").read_text())
         yield {"port": port, "home": home, "secret": secret, "proc": proc, "stderr": home / "chat.err",
-               "files": [home / "secret.txt", corpus / "glaciers.md", index_dir / "manifest.json"]}
+               "files": [home / "secret.txt", corpus / "glaciers.md", index_dir / "current" / "manifest.json"]}
     finally:
         proc.terminate()  # a test server: no need to wait for gradio's own shutdown
         try:
