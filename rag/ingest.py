@@ -46,7 +46,7 @@ from .furniture import (
 )
 from .html import PageMeta, read_html
 from .files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
-from .records import Comment, Document, Dropped, Footnote, Paragraph, Section
+from .records import Comment, Document, Dropped, Footnote, NoteCall, Paragraph, Section
 from .text import detect_language
 
 
@@ -147,7 +147,8 @@ def citable_passages(doc: Document) -> list[Paragraph]:
     """Everything a citation may point to: lead, body, biography and a metadata card; never comments."""
     passages: list[Paragraph] = []
     if doc.lead:
-        passages.append(Paragraph(f"{doc.id}:lead", doc.id, doc.lead, kind="lead", footnotes=_markers(doc.lead)))
+        passages.append(Paragraph(f"{doc.id}:lead", doc.id, doc.lead, kind="lead", footnotes=_markers(doc.lead),
+                                  calls=_calls(doc.lead)))
     passages.extend(doc.paragraphs)
     if doc.biography:
         passages.append(Paragraph(f"{doc.id}:bio", doc.id, doc.biography, kind="bio"))
@@ -730,8 +731,16 @@ def _assign_roles(
 # --------------------------------------------------------------------------- body
 
 
+_CALL = re.compile(r"\[(\d{1,3})\]")
+
+
 def _markers(text: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,3})\]", text)))
+    return tuple(dict.fromkeys(int(n) for n in _CALL.findall(text)))
+
+
+def _calls(text: str) -> tuple[NoteCall, ...]:
+    """Where `text` calls notes ("[3]"), by offset: renderers style them, never re-parse them."""
+    return tuple(NoteCall(int(m.group(1)), m.start(), m.end()) for m in _CALL.finditer(text))
 
 
 def _looks_like_heading(text: str, prev: str | None, nxt: str | None) -> bool:
@@ -964,7 +973,7 @@ def _sections_and_paragraphs(doc_id: str, items: Sequence[_Item]) -> tuple[list[
     turns = _type_turns([t for t, _, _ in prose])
     for n, ((_, section, ps), (text, kind, speaker)) in enumerate(zip(prose, turns), start=1):
         paragraphs.append(Paragraph(id=f"{doc_id}:p{n}", doc_id=doc_id, text=text, kind=kind, n=n,
-                                    section=section, footnotes=_markers(text), speaker=speaker))  # fmt: skip
+                                    section=section, footnotes=_markers(text), speaker=speaker, calls=_calls(text)))  # fmt: skip
         used.update(ps)
     return sections, paragraphs, used
 
@@ -1014,7 +1023,8 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
         used.update(bio_blocks)
     elif bio_text:  # a post-scriptum that is not about the author: it is the article's last word
         paragraphs.append(Paragraph(id=f"{doc_id}:p{len(paragraphs) + 1}", doc_id=doc_id, text=bio_text,
-                                    n=len(paragraphs) + 1, section=None, footnotes=_markers(bio_text)))  # fmt: skip
+                                    n=len(paragraphs) + 1, section=None, footnotes=_markers(bio_text),
+                                    calls=_calls(bio_text)))  # fmt: skip
         used.update(bio_blocks)
     comment_idx = [i for i, z in enumerate(zones) if z == "comments"]
     comments, used_c = _parse_comments(doc_id, [blocks[i] for i in comment_idx])

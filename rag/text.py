@@ -79,11 +79,13 @@ def detect_language(text: str) -> str:
     return "en" if en > fr else "fr"
 
 
-def terms(text: str, langs: tuple[str, ...] = ("fr",)) -> list[str]:
-    """BM25 terms of `text`: stopwords of every language in `langs` removed,
-    each word stemmed with each language's stemmer (a question in English
-    still meets French names and cognates)."""
-    stop = frozenset().union(*(_stopwords(check_language(lang)) for lang in langs))
+def terms(text: str, langs: tuple[str, ...] = ("fr",), stopwords: bool = True) -> list[str]:
+    """BM25 terms of `text`: stopwords of every language in `langs` removed
+    (unless `stopwords` is false), each word stemmed with each language's stemmer
+    (a question in English still meets French names and cognates)."""
+    stop = frozenset().union(*(_stopwords(check_language(lang)) for lang in langs)) if stopwords else frozenset()
+    for lang in langs:
+        check_language(lang)
     out: list[str] = []
     for word in _WORD.findall(text.lower()):
         if fold(word) in stop or word.isdigit() and len(word) == 1:
@@ -100,8 +102,9 @@ def _segmenter(lang: str):
     return pysbd.Segmenter(language=lang, clean=False, char_span=True)
 
 
-def split_sentences(text: str, lang: str = "fr") -> list[str]:
-    """Sentences of a paragraph, each a verbatim substring of `text`."""
+def split_sentences(text: str, lang: str = "fr", min_chars: int = 12) -> list[str]:
+    """Sentences of a paragraph, each a verbatim substring of `text`; a piece shorter
+    than `min_chars` joins the sentence before it."""
     check_language(lang)
     if not text.strip():
         return []
@@ -112,7 +115,7 @@ def split_sentences(text: str, lang: str = "fr") -> list[str]:
         if not s:
             continue
         # A lone footnote marker or a fragment of a few characters belongs to the sentence before.
-        if sentences and (len(s) < 12 or _MARKER.fullmatch(s) or s[0].islower()):
+        if sentences and (len(s) < min_chars or _MARKER.fullmatch(s) or s[0].islower()):
             joined = text[text.find(sentences[-1]) : text.find(s, text.find(sentences[-1])) + len(s)]
             sentences[-1] = joined if joined else sentences[-1] + " " + s
             continue

@@ -12,13 +12,13 @@ import pytest
 
 from rag.evaluate import (
     AnswerRecord,
+    ClaimRecord,
     CitedPassage,
     EvalQuestion,
     GoldQuote,
     QuestionResult,
     answer_metrics,
     check_thresholds,
-    cited_sentences,
     citation_precision,
     citation_recall,
     collect,
@@ -39,7 +39,7 @@ from rag.evaluate import (
     sentence_support,
     summarize,
 )
-from rag.records import Answer, Citation, Document, Footnote, Hit, Paragraph, Turn
+from rag.records import Answer, Citation, Claim, Document, Footnote, Hit, Paragraph, Span, Turn
 
 
 def q(qid: str, *, answerable: bool = True, split: str = "tune", key_facts=(), footnotes=(),
@@ -311,21 +311,14 @@ def test_answer_metrics_averages_over_the_right_questions():
     assert all(v is None for v in answer_metrics([rs[3]]).values())
 
 
-def test_cited_sentences_keep_markers_with_their_sentence():
-    text = "Trump admire Poutine [1]. Ils se ressemblent. [2] La Russie s'y oppose [3][1].\n- un point [4]"
-    assert cited_sentences(text) == [
-        ("Trump admire Poutine .", (1,)),
-        ("Ils se ressemblent.", (2,)),
-        ("La Russie s'y oppose .", (3, 1)),
-        ("un point", (4,)),
-    ]
-
-
 def test_sentence_support_verbatim_then_similarity():
     passage = "Selon lui, « l'isolationnisme reste à confirmer » dans les faits. Autre phrase."
     a = AnswerRecord(
         text="Il juge que « l’isolationnisme reste à confirmer » [1]. Trump est isolationniste [1]. Rien ne le montre ici [5].",
         abstained=False, citations=(cite(1, "a:p1", text=passage, quote="Autre phrase."),),
+        claims=(ClaimRecord("Il juge que « l’isolationnisme reste à confirmer ».", (1,), quoted=False),
+                ClaimRecord("Trump est isolationniste.", (1,), quoted=False),
+                ClaimRecord("Rien ne le montre ici.", (5,), quoted=False)),
     )
     plain = sentence_support(a)
     assert [(s.verbatim, s.supported) for s in plain] == [(True, True), (False, False), (False, False)]
@@ -333,14 +326,15 @@ def test_sentence_support_verbatim_then_similarity():
     assert [(s.supported, s.similarity) for s in sims] == [(True, None), (True, 0.9), (False, None)]
 
 
-def test_sentence_support_reads_nested_quotations_and_skips_note_lines():
+def test_sentence_support_reads_quotes_whole_and_nested_quotations_in_generated_sentences():
     passage = "Lyon est connue pour ses « traboules ». Elle a deux fleuves."
     a = AnswerRecord(
-        text="D'après les articles :\n- Jeanne Martin écrit : « Lyon est connue pour ses « traboules ». » [1]\n"
-             "- Jeanne Martin écrit : « Lyon a trois fleuves. » [1]\n  [1] Note 2 : http://example.org/x",
-        abstained=False, citations=(cite(1, "a:p1", text=passage),),
+        text="(rendered text, not read)", abstained=False, citations=(cite(1, "a:p1", text=passage),),
+        claims=(ClaimRecord("Lyon est connue pour ses « traboules ».", (1,)),
+                ClaimRecord("Lyon a trois fleuves.", (1,)),
+                ClaimRecord("On dit que « Lyon est connue pour ses « traboules ». » ici.", (1,), quoted=False)),
     )
-    assert [(s.markers, s.verbatim) for s in sentence_support(a)] == [((1,), True), ((1,), False)]
+    assert [(s.markers, s.verbatim) for s in sentence_support(a)] == [((1,), True), ((1,), False), ((1,), True)]
 
 
 def test_percentile_and_latency():
@@ -356,7 +350,8 @@ def test_percentile_and_latency():
 
 def test_question_checks_and_failures():
     ok = result(q("q1", key_facts=["Airbus"]), gold=[["a:p1"]], retrieved={m: ("a:p1",) for m in ("hybrid", "dense", "bm25")},
-                answer=AnswerRecord("Airbus [1].", False, (cite(1, "a:p1", text="Airbus."),)))
+                answer=AnswerRecord("Airbus [1].", False, (cite(1, "a:p1", text="Airbus."),),
+                                    claims=(ClaimRecord("Airbus.", (1,)),)))
     ok = QuestionResult(**{**ok.__dict__, "support": tuple(sentence_support(ok.answer))})
     assert failed_checks(question_checks(ok)) == []
     dense_miss = QuestionResult(**{**ok.__dict__, "retrieved": {**ok.retrieved, "dense": ()}})
@@ -403,8 +398,10 @@ class FakePipeline:
             raise RuntimeError("composer exploded")
         top = self.search(question, 3)
         p = top[0].passage
-        return Answer(question=question, text=f"« {p.text} » [1]", abstained=False,
-                      citations=(Citation(1, p, self.documents[p.doc_id], p.text),), hits=tuple(top))
+        span = Span(p.id, 0, len(p.text), p.text)
+        return Answer(question=question, status="answered", language="fr",
+                      claims=(Claim(p.text, (span,), (1,)),),
+                      citations=(Citation(1, p, self.documents[p.doc_id], p.text, spans=(span,)),), hits=tuple(top))
 
 
 def test_collect_runs_every_mode_passes_history_and_records_errors():

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-import rag.compose as compose
-from rag.config import Config
+
+from rag.config import ComposeConfig, Config
 from rag.index import Index
 from rag.pipeline import Renvoi
 from rag.records import Document, Footnote, Paragraph
@@ -39,10 +39,9 @@ class LenientRenvoi(Renvoi):
         super().__init__(*args, **kwargs)
         self.histories: list[list] = []
 
-    def ask(self, question, history=(), k=None):
+    def ask(self, question, history=(), k=None, composer=None):
         self.histories.append(list(history))
-        return compose.answer(question, self, history=history, k=k,
-                              settings=compose.ComposeSettings(abstain_below=0.2))
+        return super().ask(question, history=history, k=k, composer=composer)
 
 
 def _doc() -> Document:
@@ -62,7 +61,7 @@ def _doc() -> Document:
 @pytest.fixture
 def chat(tmp_path) -> Chat:
     doc = _doc()
-    config = Config(index_dir=tmp_path / "idx", max_question_chars=120)
+    config = Config(index_dir=tmp_path / "idx", max_question_chars=120, compose=ComposeConfig(abstain_below=0.2))
     embedder = HashEmbedder(dim=256)
     return Chat(LenientRenvoi(config, Index.build([doc], list(doc.paragraphs), embedder, config), embedder))
 

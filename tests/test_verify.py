@@ -5,11 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.records import Paragraph
-from rag.text import split_sentences
-from rag.verify import (
-    Evidence,
-    VerifySettings,
+from rag.compose.verify import (
     looks_like_instruction,
     normalise_markers,
     numbers_of,
@@ -19,7 +15,14 @@ from rag.verify import (
     verify_answer,
 )
 
+from rag.config import VerifyConfig
+from rag.records import Answer, Document, Evidence, Hit, Paragraph, Sentence
+from rag.render.text import generated_text
+from rag.text import split_sentences
+
 from conftest import HashEmbedder
+
+VerifySettings = VerifyConfig
 
 TEXTS = [
     "L'OTAN s'est étendue en 1999 à la Pologne, la Hongrie et la Tchéquie [3]. "
@@ -39,15 +42,37 @@ def embedder() -> HashEmbedder:
 @pytest.fixture
 def evidence(embedder) -> list[Evidence]:
     out = []
+    doc = Document(id="a", title="A", source="a.txt")
     for i, text in enumerate(TEXTS, start=1):
-        sentences = tuple(split_sentences(text))
-        out.append(Evidence(i, Paragraph(id=f"a:p{i}", doc_id="a", text=text, n=i), sentences,
-                            embedder.embed_passages(list(sentences))))
+        cut = split_sentences(text)
+        starts = [text.index(c) for c in cut]
+        sentences = tuple(Sentence(c, at, at + len(c)) for c, at in zip(cut, starts))
+        passage = Paragraph(id=f"a:p{i}", doc_id="a", text=text, n=i)
+        out.append(Evidence(Hit(i, passage, 0.0, 0.0, 0.0, cut[0]), doc, sentences,
+                            embedder.embed_passages(list(cut))))
     return out
 
 
+class Checked:
+    """The verification, with its claims written as a reader sees them."""
+
+    def __init__(self, verified):
+        self.v = verified
+        answer = Answer(question="q", status="answered", language="fr", claims=verified.claims)
+        self.text = generated_text(answer) if verified.claims else ""
+        self.sources = tuple((old, tuple(s.text for s in sentences)) for old, sentences in verified.sources)
+
+    def __getattr__(self, name):
+        return getattr(self.v, name)
+
+
 def check(text, evidence, embedder, settings=SETTINGS, **kw):
-    return verify_answer(text, evidence, embedder.embed_passages, "fr", settings, **kw)
+    v = verify_answer(text, evidence, embedder.embed_passages, "fr", settings, **kw)
+    for claim in v.claims:  # every span is the text at its offsets
+        for span in claim.spans:
+            passage = next(e.passage for e in evidence if e.passage.id == span.passage_id)
+            assert passage.text[span.start:span.end] == span.text
+    return Checked(v)
 
 
 def test_supported_sentences_are_kept_and_markers_renumbered_in_order_of_first_use(evidence, embedder):
@@ -115,11 +140,11 @@ def test_saying_the_passages_do_not_answer_is_an_abstention(evidence, embedder):
 
 def test_uncited_sentence_is_checked_against_the_next_citation_of_its_paragraph(evidence, embedder):
     v = check("La ligne Paris-Vienne rouvre en 2021. Les trains de nuit reviennent en Europe [3].", evidence, embedder)
-    assert v.text == "La ligne Paris-Vienne rouvre en 2021. Les trains de nuit reviennent en Europe [1]."
+    assert v.text == "La ligne Paris-Vienne rouvre en 2021 [1]. Les trains de nuit reviennent en Europe [1]."
     assert set(v.sources[0][1]) == {"Les trains de nuit reviennent en Europe [4].", "La ligne Paris-Vienne rouvre en 2021."}
     # when the sentence that carried the marker is dropped, the kept one gets it written out
     v = check("- La ligne Paris-Vienne rouvre en 2021. Les touristes adorent le fromage [3].", evidence, embedder)
-    assert v.text == "- La ligne Paris-Vienne rouvre en 2021 [1]."
+    assert v.text == "La ligne Paris-Vienne rouvre en 2021 [1]."
 
 
 def test_several_markers_keep_only_those_that_support(evidence, embedder):
