@@ -12,9 +12,8 @@ score and calls a block furniture when the score reaches a threshold. The
 weights live in `Weights`, so a caller can tune them; none is keyed on a
 particular site.
 
-This module also holds the text patterns the ingestion shares with it (dates,
-stopwords, tokens) and `pull_quotes`, which finds short blocks repeating a
-sentence of the body. It does not read files, parse markup or decide which
+This module also holds `find_date`, which the ingestion shares with it, and
+`pull_quotes`, which finds short blocks repeating a sentence of the body. It does not read files, parse markup or decide which
 kept block is the title, the lead or a paragraph: `rag.ingest` does.
 """
 
@@ -27,31 +26,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .text import fold
+from .text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
 
 # --------------------------------------------------------------------------- text patterns
 
-FR_STOPWORDS = frozenset(
-    """a à ai aie ait alors au aucun aussi autre aux avec avait avant avoir c ça car ce ceci cela celle celles celui
-    cependant ces cet cette ceux chaque chez comme comment d dans de des depuis devant doit donc dont du elle elles
-    en encore entre est et été être eu fait faire font hors il ils j je jusqu l la le les leur leurs lors lui m ma
-    mais me même mes moi moins mon n ne ni non nos notre nous on ont ou où par parce pas peu peut plus pour pourquoi
-    qu quand que quel quelle quelles quels qui s sa sans se selon ses si sien son sont sous sur t ta te tes toi ton
-    tous tout toute toutes très tu un une vers voici voilà vos votre vous y était étaient sera seront serait
-    avons avez leurs ceux-ci celle-ci lequel laquelle lesquels dès afin ainsi après aujourd hui bien déjà donc""".split()
-)
-EN_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
-    off on once only or other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up very was we were what
-    when where which while who whom why will with would you your yours yourself yourselves also may might must
-    shall its it's per via""".split()
-)
-STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 _URL = re.compile(r"https?://\S+|\bwww\.\S+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _MONEY = re.compile(r"\d[\d\s\u00a0.,]*\s?(?:€|£|\$|euros?\b|eur\b|usd\b|dollars?\b)|[€£$]\s?\d", re.I)
@@ -148,19 +126,10 @@ def find_date(text: str) -> DateMatch | None:
     return best
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def normalize_for_match(text: str) -> str:
-    """Folded letters and digits separated by single spaces: equal for copies that differ in case or punctuation."""
-    return " ".join(_WORD.findall(fold(text)))
-
-
 def content_terms(text: str) -> Counter[str]:
     """Folded, prefix-stemmed content words: a cheap, language-neutral bag for topical similarity."""
     terms = Counter()
-    for w in _WORD.findall(fold(text)):
+    for w in words(fold(text)):
         if w in STOPWORDS or len(w) < 3 or w.isdigit():
             continue
         terms[w[:5]] += 1
@@ -168,7 +137,7 @@ def content_terms(text: str) -> Counter[str]:
 
 
 def stopword_ratio(text: str) -> float:
-    ws = [w.lower() for w in _WORD.findall(text)]
+    ws = [w.lower() for w in words(text)]
     return sum(w in STOPWORDS for w in ws) / len(ws) if ws else 0.0
 
 
@@ -482,13 +451,6 @@ def classify(
     return verdicts
 
 
-_TERMINAL = re.compile(r"[.!?…:;»\"”)\]]\s*$")
-
-
-def ends_sentence(text: str) -> bool:
-    return bool(_TERMINAL.search(text))
-
-
 def is_continuation(previous: Block, block: Block) -> bool:
     """Whether `block` continues `previous` across a break: a long block cut mid-sentence, then lowercase."""
     return (
@@ -501,13 +463,6 @@ def is_continuation(previous: Block, block: Block) -> bool:
 
 
 # --------------------------------------------------------------------------- pull quotes
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Þ0-9])")
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
-
 
 def pull_quotes(texts: Sequence[str], max_words: int = 60) -> set[int]:
     """Indices of blocks that only repeat sentences printed in full in a longer block (pull quotes).
@@ -522,7 +477,7 @@ def pull_quotes(texts: Sequence[str], max_words: int = 60) -> set[int]:
     for i, text in enumerate(texts):
         if len(keys[i].split()) < 5 or len(words(text)) > max_words:
             continue  # a few words match anywhere: only whole sentences can be a pull quote
-        parts = [normalize_for_match(s) for s in sentences(text)]
+        parts = [normalize_for_match(s) for s in cut_sentences(text)]
         parts = [p for p in parts if len(p.split()) >= 4] or [keys[i]]
         for j, key in enumerate(keys):
             if j == i or j in found or not key:

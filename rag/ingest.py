@@ -32,22 +32,19 @@ from .furniture import (
     Block,
     Verdict,
     classify,
-    ends_sentence,
     find_date,
     is_copyright,
     is_label,
     is_strong_furniture,
     main_region,
-    normalize_for_match,
     pull_quotes,
     relevance,
     topic_terms,
-    words,
 )
 from .html import PageMeta, read_html
 from .files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
 from .records import Comment, Document, Dropped, Footnote, Paragraph, Section
-from .text import detect_language
+from .text import detect_language, ends_sentence, normalize_for_match, note_calls, words
 
 
 
@@ -147,7 +144,7 @@ def citable_passages(doc: Document) -> list[Paragraph]:
     """Everything a citation may point to: lead, body, biography and a metadata card; never comments."""
     passages: list[Paragraph] = []
     if doc.lead:
-        passages.append(Paragraph(f"{doc.id}:lead", doc.id, doc.lead, kind="lead", footnotes=_markers(doc.lead)))
+        passages.append(Paragraph(f"{doc.id}:lead", doc.id, doc.lead, kind="lead", footnotes=note_calls(doc.lead)))
     passages.extend(doc.paragraphs)
     if doc.biography:
         passages.append(Paragraph(f"{doc.id}:bio", doc.id, doc.biography, kind="bio"))
@@ -413,7 +410,7 @@ def text_blocks(text: str) -> list[Block]:
 
 def _missing_notes(main: Sequence[Block], page_blocks: Sequence[Block], linked: Sequence[Footnote]) -> list[Block]:
     """A notes section of the page that trafilatura left out, when the kept text calls notes found nowhere else."""
-    called = {n for b in main for n in _markers(b.text)} - {f.number for f in linked}
+    called = {n for b in main for n in note_calls(b.text)} - {f.number for f in linked}
     if not called or "notes" in _zones(main):
         return []
     zones = _zones(page_blocks)
@@ -730,10 +727,6 @@ def _assign_roles(
 # --------------------------------------------------------------------------- body
 
 
-def _markers(text: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,3})\]", text)))
-
-
 def _looks_like_heading(text: str, prev: str | None, nxt: str | None) -> bool:
     n = len(words(text))
     if not (1 <= n <= 15) or ends_sentence(text) or text.rstrip().endswith(","):
@@ -964,7 +957,7 @@ def _sections_and_paragraphs(doc_id: str, items: Sequence[_Item]) -> tuple[list[
     turns = _type_turns([t for t, _, _ in prose])
     for n, ((_, section, ps), (text, kind, speaker)) in enumerate(zip(prose, turns), start=1):
         paragraphs.append(Paragraph(id=f"{doc_id}:p{n}", doc_id=doc_id, text=text, kind=kind, n=n,
-                                    section=section, footnotes=_markers(text), speaker=speaker))  # fmt: skip
+                                    section=section, footnotes=note_calls(text), speaker=speaker))  # fmt: skip
         used.update(ps)
     return sections, paragraphs, used
 
@@ -1002,7 +995,7 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     # Apparatus zones.
     notes_blocks = [blocks[i] for i, z in enumerate(zones) if z == "notes"]
     footnotes = _parse_notes(notes_blocks)
-    called = {n for p in paragraphs for n in p.footnotes} | set(_markers(draft.lead or ""))
+    called = {n for p in paragraphs for n in p.footnotes} | set(note_calls(draft.lead or ""))
     linked = {f.number: f for f in meta.notes if f.number in called}
     if linked:  # an HTML page links its calls to its notes: those elements are the notes, without their back-links
         footnotes = sorted({**{f.number: f for f in footnotes}, **linked}.values(), key=lambda f: f.number)
@@ -1014,7 +1007,7 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
         used.update(bio_blocks)
     elif bio_text:  # a post-scriptum that is not about the author: it is the article's last word
         paragraphs.append(Paragraph(id=f"{doc_id}:p{len(paragraphs) + 1}", doc_id=doc_id, text=bio_text,
-                                    n=len(paragraphs) + 1, section=None, footnotes=_markers(bio_text)))  # fmt: skip
+                                    n=len(paragraphs) + 1, section=None, footnotes=note_calls(bio_text)))  # fmt: skip
         used.update(bio_blocks)
     comment_idx = [i for i, z in enumerate(zones) if z == "comments"]
     comments, used_c = _parse_comments(doc_id, [blocks[i] for i in comment_idx])
