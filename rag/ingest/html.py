@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from ..records import Dropped, Footnote
+from ..text import normalize_for_match, words
 from .furniture import Block, find_date
-from .records import Dropped, Footnote
-from .text import normalize_for_match, words
 
 
 @dataclass(frozen=True)

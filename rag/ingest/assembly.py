@@ -28,6 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
+from ..records import Comment, Document, Dropped, Footnote, Paragraph, Section
+from ..text import detect_language, ends_sentence, normalize_for_match, note_calls, words
 from .furniture import (
     Block,
     Verdict,
@@ -42,9 +45,6 @@ from .furniture import (
     topic_terms,
 )
 from .html import PageMeta, read_html
-from .files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
-from .records import Comment, Document, Dropped, Footnote, Paragraph, Section
-from .text import detect_language, ends_sentence, normalize_for_match, note_calls, words
 
 
 

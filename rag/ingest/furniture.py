@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
+from ..text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
 
 # --------------------------------------------------------------------------- text patterns
 
