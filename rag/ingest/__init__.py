@@ -15,7 +15,8 @@ from .assembly import (
     parse_document,
     text_blocks,
 )
-from .furniture import Block, DateMatch, Verdict, Weights, classify, find_date, is_label, main_region, pull_quotes
+from .dates import DateMatch, find_date
+from .furniture import Block, Verdict, Weights, classify, is_label, main_region, pull_quotes
 from .html import HtmlPage, PageMeta, read_html
 
 __all__ = [

@@ -31,11 +31,11 @@ from pathlib import Path
 from ..files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
 from ..records import Comment, Document, Dropped, Footnote, Paragraph, Section
 from ..text import detect_language, ends_sentence, normalize_for_match, note_calls, words
+from .dates import english_date, find_date, french_date
 from .furniture import (
     Block,
     Verdict,
     classify,
-    find_date,
     is_copyright,
     is_label,
     is_strong_furniture,
@@ -161,7 +161,7 @@ def metadata_card(doc: Document) -> str:
         if names:
             text += f" with {names}" if interview else f" by {names}"
         if doc.date:
-            text += f" published on {_english_date(doc.date)}"
+            text += f" published on {english_date(doc.date)}"
         if doc.site:
             text += f" on {doc.site}" if doc.date else f" published on {doc.site}"
         return text + "." + _dateline_sentences(doc)
@@ -170,7 +170,7 @@ def metadata_card(doc: Document) -> str:
     if names:
         text += f" avec {names}" if interview else f" de {names}"
     if doc.date:
-        text += (" publié" if not interview else " publié") + f" le {_french_date(doc.date)}"
+        text += (" publié" if not interview else " publié") + f" le {french_date(doc.date)}"
     if doc.site:
         text += f" sur {doc.site}" if doc.date else f" publié sur {doc.site}"
     return text + "." + _dateline_sentences(doc)
@@ -1110,20 +1110,3 @@ def _closing_datelines(mb: Sequence[Block], verdicts: Sequence[Verdict], start: 
             if len(found) == limit:
                 break
     return found
-
-
-# --------------------------------------------------------------------------- dates in words
-
-_FR_MONTHS = ("janvier février mars avril mai juin juillet août septembre octobre novembre décembre").split()
-_EN_MONTHS = ("January February March April May June July August September October November December").split()
-
-
-def _french_date(iso: str) -> str:
-    y, m, d = iso[:10].split("-")
-    day = "1er" if int(d) == 1 else str(int(d))
-    return f"{day} {_FR_MONTHS[int(m) - 1]} {y}"
-
-
-def _english_date(iso: str) -> str:
-    y, m, d = iso[:10].split("-")
-    return f"{int(d)} {_EN_MONTHS[int(m) - 1]} {y}"

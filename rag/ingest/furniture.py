@@ -12,14 +12,13 @@ score and calls a block furniture when the score reaches a threshold. The
 weights live in `Weights`, so a caller can tune them; none is keyed on a
 particular site.
 
-This module also holds `find_date`, which the ingestion shares with it, and
-`pull_quotes`, which finds short blocks repeating a sentence of the body. It does not read files, parse markup or decide which
+This module also holds `pull_quotes`, which finds short blocks repeating a
+sentence of the body. It does not read files, parse markup or decide which
 kept block is the title, the lead or a paragraph: `rag.ingest` does.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from collections import Counter
@@ -27,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
+from .dates import find_date
 
 # --------------------------------------------------------------------------- text patterns
 
@@ -71,60 +71,6 @@ _CALL_TO_ACTION = re.compile(
     r"|copy link|telecharger l'appli\w*|download the app|citer cet article|to cite|cite this|pour citer)\b",
     re.I,
 )
-
-_MONTHS = {
-    "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fevr": 2, "fév": 2, "mars": 3, "avril": 4,
-    "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "août": 8, "aout": 8, "septembre": 9, "sept": 9,
-    "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "décembre": 12, "decembre": 12, "déc": 12, "dec": 12,
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
-    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9,
-    "october": 10, "november": 11, "december": 12,
-}  # fmt: skip
-_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-_TIME = r"(?:\s*(?:,|à|at|-|–|—)?\s*(?P<hh>\d{1,2})\s*[:h]\s*(?P<mm>\d{2}))?"
-_DATE_PATTERNS = (
-    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<hh>\d{2}):(?P<mm>\d{2}))?"),
-    re.compile(rf"\b(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?\s+(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}}){_TIME}", re.I),
-    re.compile(rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}}){_TIME}", re.I),
-    re.compile(rf"\b(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})[/.](?P<y>\d{{4}}){_TIME}"),
-)
-
-
-@dataclass(frozen=True)
-class DateMatch:
-    """A calendar date found in a text, as ISO 8601, with where it was found."""
-
-    iso: str  # YYYY-MM-DD, or YYYY-MM-DDTHH:MM when a time follows the date
-    start: int
-    end: int
-
-    @property
-    def day(self) -> str:
-        return self.iso[:10]
-
-
-def find_date(text: str) -> DateMatch | None:
-    """The first valid calendar date in `text` (French or English wording, ISO or day-first numeric)."""
-    best: DateMatch | None = None
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            parts = m.groupdict()
-            month = _MONTHS.get(parts["mon"].lower()) if parts.get("mon") else int(parts["m"])
-            year, day = int(parts["y"]), int(parts["d"])
-            if not month or not 1800 <= year <= 2200:
-                continue
-            try:
-                datetime.date(year, month, day)
-            except ValueError:
-                continue  # 31/02 or a version number: not a date
-            iso = f"{year:04d}-{month:02d}-{day:02d}"
-            if parts.get("hh") and parts.get("mm") and int(parts["hh"]) < 24 and int(parts["mm"]) < 60:
-                iso += f"T{int(parts['hh']):02d}:{parts['mm']}"
-            if best is None or m.start() < best.start:
-                best = DateMatch(iso, m.start(), m.end())
-            break
-    return best
-
 
 def content_terms(text: str) -> Counter[str]:
     """Folded, prefix-stemmed content words: a cheap, language-neutral bag for topical similarity."""
