@@ -1,11 +1,11 @@
 """Read articles (.txt, .md, .html, .htm) into typed `Document` records.
 
-A file becomes a sequence of page blocks (`rag.furniture.Block`): blank-line
+A file becomes a sequence of page blocks (`Block`): blank-line
 paragraphs of a markdown or hard-wrapped text, single lines of a text dump of
 a web page, the main content and reader comments trafilatura extracts from an
 HTML page (with its metadata, and the notes the page links its note calls to;
 the page's own block elements read with lxml when trafilatura finds no
-article, and nothing is ever fetched: `rag.html` reads the page). The blocks are split into zones
+article, and nothing is ever fetched: `.html` reads the page). The blocks are split into zones
 (article, notes, author biography, reader comments) by their headings or
 labels; the article zone goes through the furniture classifier; the kept
 blocks are assigned roles -- title, dateline and byline, lead, biography,
@@ -22,18 +22,18 @@ goes on with the other files.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..files import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, discover, unsupported
+from ..files import DEFAULT_MAX_BYTES, discover, unsupported
 from ..records import Comment, Document, Dropped, Footnote, Paragraph, Section
 from ..text import detect_language, ends_sentence, normalize_for_match, note_calls, words
+from .blocks import NOTE_ITEM, URL, Block, first_url, markdown_to_text, text_blocks, title_text
 from .dates import english_date, find_date, french_date
+from .decode import IngestError, read_file
 from .furniture import (
-    Block,
     Verdict,
     classify,
     is_copyright,
@@ -66,15 +66,6 @@ class Corpus:
     issues: tuple[IngestIssue, ...]
 
 
-class IngestError(ValueError):
-    """A file that cannot be turned into a document; the message is one line naming the file."""
-
-    def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
-
-
 # --------------------------------------------------------------------------- public API
 
 
@@ -89,7 +80,7 @@ def ingest_paths(paths: Sequence[Path], *, follow_links: bool = False, max_bytes
     issues: list[IngestIssue] = [IngestIssue(s.path, s.reason) for s in found.skipped]
     for source in found.files:
         try:
-            text, notice = _read(source.path)
+            text, notice = read_file(source.path)
             doc = parse_document(source.path, text, doc_id=source.doc_id)
         except IngestError as e:
             issues.append(IngestIssue(e.path, e.reason))
@@ -105,7 +96,7 @@ def ingest_file(path: Path) -> Document:
     path = Path(path)
     if not path.is_file():
         raise IngestError(path, "no such file" if not path.exists() else "not a file")
-    text, _notice = _read(path)
+    text, _notice = read_file(path)
     return parse_document(path, text)
 
 
@@ -181,231 +172,7 @@ def _dateline_sentences(doc: Document) -> str:
     return "".join(f" {d}" if d.endswith((".", "!", "?")) else f" {d}." for d in doc.datelines)
 
 
-# --------------------------------------------------------------------------- reading files
-
-
-def _read(path: Path) -> tuple[str, str | None]:
-    """The file's text and, when it was not UTF-8, a notice saying how it was decoded."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(path, unsupported(path.suffix))
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise IngestError(path, "vanished while being read") from None
-    except OSError as e:
-        raise IngestError(path, f"cannot read: {e.strerror or e}") from None
-    try:
-        return decode_text(data)
-    except ValueError as e:
-        raise IngestError(path, str(e)) from None
-
-
-# Byte-order marks, the four-byte UTF-32 ones before UTF-16's (FF FE starts both).
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-)  # fmt: skip
-
-
-def decode_text(data: bytes) -> tuple[str, str | None]:
-    """Text of a file's bytes and, when it was not UTF-8, a notice naming the encoding used.
-
-    A byte-order mark decides (UTF-8, UTF-16, UTF-32); then strict UTF-8; then
-    charset-normalizer's guess among legacy encodings (Windows-1252, Latin-9,
-    UTF-16 without a mark…). Raises ValueError for empty or binary content."""
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError:
-                raise ValueError(f"starts with a {codec.upper()} byte-order mark but does not decode as it") from None
-            if not text.strip():
-                raise ValueError("empty file")
-            return text, None if codec == "utf-8-sig" else f"read as {codec.upper()} (byte-order mark)"
-    if not data.strip():
-        raise ValueError("empty file")
-    if b"\x00" not in data[:8192]:
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            pass
-    from charset_normalizer import from_bytes
-
-    for encoding in _guess_encodings(data):
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if _mostly_text(text):
-            return text, f"not UTF-8; read as {encoding}"
-    raise ValueError("binary file, not text")
-
-
-def _guess_encodings(data: bytes) -> list[str]:
-    """Encodings to try, likeliest first: charset-normalizer's ranking, except that
-    Windows-1252 (the usual legacy encoding of Western European text) wins over
-    code pages that decode the same bytes no less plausibly (cp850, cp1250…)."""
-    from charset_normalizer import from_bytes
-
-    results = list(from_bytes(data[: 1 << 20]))
-    if not results:
-        return []
-    least = min(m.chaos for m in results)
-    try:
-        western = data.decode("cp1252")
-    except UnicodeDecodeError:
-        western = None
-    plausible = [m for m in results if m.chaos <= least + 0.01]
-    if western is not None and any(m.encoding == "cp1252" or str(m) == western for m in plausible):
-        return ["cp1252", *(m.encoding for m in results)]
-    return [m.encoding for m in results]
-
-
-def _mostly_text(text: str) -> bool:
-    head = text[:8192]
-    controls = sum(ord(c) < 32 and c not in "\t\n\r\f" for c in head)
-    return bool(head.strip()) and controls <= len(head) * 0.01
-
-
-# --------------------------------------------------------------------------- markdown and text blocks
-
-_ESCAPE = re.compile(r"\\+([\\`*_{}\[\]()#+\-.!<>|~=])")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|ftp)://[^>\s]+|mailto:[^>\s]+)>")
-_FOOTNOTE_REF = re.compile(r"\[\^(\d{1,3})\](?!:)")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EM_STAR = re.compile(r"(?<![\w*\\])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_EM_UNDER = re.compile(r"(?<![\w_\\])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
-_CODE = re.compile(r"`([^`]+)`")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*(?:[-+•]|\*(?!\*))\s+")
-_QUOTE = re.compile(r"^\s*>\s?")
-_RULE = re.compile(r"^[\s=\-_*~#.·•|]*$")
-_NOTE_ITEM = re.compile(r"^\s*\[\^?(\d{1,3})\]:?\s*(.*)$")
-_URL = re.compile(r"https?://[^\s<>()\]]+|\bwww\.[^\s<>()\]]+")
-
-
-def markdown_to_text(raw: str) -> tuple[str, int]:
-    """Plain text of a markdown line or paragraph, and how many of its characters sat in links."""
-    escaped: list[str] = []
-
-    def hold(m: re.Match) -> str:
-        escaped.append(m.group(1))
-        return f"\ue000{len(escaped) - 1}\ue001"
-
-    s = _ESCAPE.sub(hold, raw)
-    s = _IMAGE.sub("", s)
-    link_chars = 0
-
-    def link(m: re.Match) -> str:
-        nonlocal link_chars
-        link_chars += len(m.group(1))
-        return m.group(1)
-
-    s = _LINK.sub(link, s)
-    s = _REF_LINK.sub(link, s)
-
-    def autolink(m: re.Match) -> str:
-        nonlocal link_chars
-        target = m.group(1).removeprefix("mailto:")
-        link_chars += len(target)
-        return target
-
-    s = _AUTOLINK.sub(autolink, s)
-    s = _FOOTNOTE_REF.sub(r"[\1]", s)
-    for _ in range(2):  # nested emphasis: ***x*** or **a *b* c**
-        s = _STRONG.sub(r"\2", s)
-        s = _EM_STAR.sub(r"\1", s)
-        s = _EM_UNDER.sub(r"\1", s)
-    s = _CODE.sub(r"\1", s)
-    s = re.sub("\ue000(\\d+)\ue001", lambda m: escaped[int(m.group(1))], s)
-    return " ".join(s.split()), link_chars
-
-
-def _whole_emphasis(raw: str) -> bool:
-    s = raw.strip()
-    m = re.fullmatch(r"(\*\*|__)(.+)\1", s) or re.fullmatch(r"(\*|_)(?![*_])(.+?)(?<![*_])\1", s)
-    return bool(m) and "**" not in m.group(2) and len(m.group(2).strip()) > 0
-
-
-def _make_block(raw: str, line: int) -> Block | None:
-    heading = 0
-    m = _HEADING.match(raw)
-    if m:
-        heading, raw = len(m.group(1)), m.group(2)
-    raw = _QUOTE.sub("", raw)
-    item = bool(_BULLET.match(raw))
-    raw = _BULLET.sub("", raw)
-    text, link_chars = markdown_to_text(raw)
-    if not re.search(r"\w", text):
-        return None  # rules, stray "=" lines, empty emphasis
-    return Block(text=text, raw=raw.strip(), line=line, heading=heading, emphasis=_whole_emphasis(raw),
-                 link_chars=link_chars, hints=frozenset({"list"}) if item else frozenset())  # fmt: skip
-
-
-def _hard_wrapped(chunks: list[list[tuple[int, str]]]) -> bool:
-    """True when multi-line paragraphs are prose wrapped at a fixed width (their lines are to be joined)."""
-    inner = sorted(len(line.strip()) for chunk in chunks if len(chunk) > 1 for _, line in chunk[:-1])
-    if len(inner) < 2:
-        return False
-    median, p90 = inner[len(inner) // 2], inner[int(len(inner) * 0.9)]
-    return median >= 40 and p90 <= 120
-
-
-def _wrapped_call(previous: list[str], line: str) -> bool:
-    """Whether `line`, which starts like a note ("[3] ..."), is a note call that the wrapping
-    put at the start of a line ("...selon le rapport / [3]. Ensuite"): the paragraph so far
-    (`previous`, its lines) is prose, not a note, and its last line is cut mid-sentence,
-    and `line` is no "[3]:" definition. The paragraph's first line decides whether it is
-    a note: its last line may itself start with a wrapped call ("[2]. Le 8 mai …")."""
-    last = previous[-1] if previous else ""
-    return (
-        not re.match(r"^\s*\[\^?\d{1,3}\]:", line) and len(last.split()) > 3
-        and not (previous and _NOTE_ITEM.match(previous[0])) and not ends_sentence(last)
-    )  # fmt: skip
-
-
-def text_blocks(text: str) -> list[Block]:
-    """Blocks of a .txt or .md file.
-
-    Paragraphs wrapped at a fixed width are joined; otherwise (text dumps of
-    web pages, one paragraph per line) every line is its own block, since a
-    dump's lines are the page's elements.
-    """
-    chunks: list[list[tuple[int, str]]] = [[]]
-    for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
-        if line.strip():
-            chunks[-1].append((n, line.rstrip()))
-        elif chunks[-1]:
-            chunks.append([])
-    chunks = [c for c in chunks if c]
-    join = _hard_wrapped(chunks)
-    blocks: list[Block] = []
-    for chunk in chunks:
-        groups: list[tuple[int, list[str]]] = []
-        for n, line in chunk:
-            starts_new = (
-                not join or not groups or _HEADING.match(line) or _BULLET.match(line)
-                or (_NOTE_ITEM.match(line) and not _wrapped_call(groups[-1][1], line))
-                or _RULE.match(line) or re.match(r"^\s*\d{1,3}[.)]\s", line)
-            )  # fmt: skip
-            if starts_new:
-                groups.append((n, [line.strip()]))
-            else:
-                groups[-1][1].append(line.strip())
-            if join and (_HEADING.match(line) or _RULE.match(line)):
-                groups.append((n, []))  # a heading or rule ends the paragraph it sits in
-        for n, lines in groups:
-            if lines:
-                block = _make_block(" ".join(lines), n)
-                if block:
-                    blocks.append(block)
-    return blocks
-
-
-# --------------------------------------------------------------------------- HTML (read by rag.html)
+# --------------------------------------------------------------------------- HTML (read by .html)
 
 
 def _missing_notes(main: Sequence[Block], page_blocks: Sequence[Block], linked: Sequence[Footnote]) -> list[Block]:
@@ -444,10 +211,6 @@ _BIO_ROLE = re.compile(
 )
 
 
-def _title_text(b: Block) -> str:
-    return b.text.strip().strip("*_ ").replace("’", "'")
-
-
 def _zones(blocks: Sequence[Block]) -> list[str]:
     """Per block: 'main', 'notes', 'bio', 'comments', or '<zone>-label' for the heading that opens a zone."""
     zone = ["main"] * len(blocks)
@@ -455,13 +218,13 @@ def _zones(blocks: Sequence[Block]) -> list[str]:
     i = 0
     while i < len(blocks):
         b = blocks[i]
-        text = _title_text(b)
+        text = title_text(b)
         short = b.n_words <= 6
         kind = None
         if short and (b.heading or "comment" in b.hints or seen_prose) and _COMMENTS_TITLE.match(text):
             kind = "comments"
         elif short and _NOTES_TITLE.match(text) and (
-            b.heading or (i + 1 < len(blocks) and _NOTE_ITEM.match(blocks[i + 1].raw or blocks[i + 1].text))
+            b.heading or (i + 1 < len(blocks) and NOTE_ITEM.match(blocks[i + 1].raw or blocks[i + 1].text))
         ):
             kind = "notes"
         elif short and b.heading and _BIO_TITLE.match(text):
@@ -481,7 +244,7 @@ def _zones(blocks: Sequence[Block]) -> list[str]:
             continue
         if seen_prose and _is_note_start(b):
             j = i
-            while j < len(blocks) and (_is_note_start(blocks[j]) or _NOTE_ITEM.match(blocks[j].raw or blocks[j].text)
+            while j < len(blocks) and (_is_note_start(blocks[j]) or NOTE_ITEM.match(blocks[j].raw or blocks[j].text)
                                        or _is_url_line(blocks[j])):  # fmt: skip
                 zone[j] = "notes"
                 j += 1
@@ -502,7 +265,7 @@ def _is_note_start(b: Block) -> bool:
 
 
 def _is_url_line(b: Block) -> bool:
-    return bool(_URL.search(b.text)) and len(_URL.sub("", b.text).split()) <= 2
+    return bool(URL.search(b.text)) and len(URL.sub("", b.text).split()) <= 2
 
 
 def _zone_ends(blocks: Sequence[Block], start: int, j: int, kind: str) -> bool:
@@ -512,7 +275,7 @@ def _zone_ends(blocks: Sequence[Block], start: int, j: int, kind: str) -> bool:
     if kind == "bio":
         return j > start + 1
     if kind == "notes":
-        return not (_NOTE_ITEM.match(b.raw or b.text) or _is_url_line(b) or re.match(r"^\d{1,3}[.)]\s", b.text))
+        return not (NOTE_ITEM.match(b.raw or b.text) or _is_url_line(b) or re.match(r"^\d{1,3}[.)]\s", b.text))
     return False  # comments opened by a plain label run to the end of the page
 
 
@@ -584,7 +347,7 @@ def _find_title(mb: Sequence[Block], region: range, meta: PageMeta) -> tuple[int
     headings = [p for p in range(limit) if mb[p].heading]
     h1 = next((p for p in headings if mb[p].heading == 1), None)
     if h1 is not None:
-        return h1, _title_text(mb[h1])
+        return h1, title_text(mb[h1])
     if meta.title:
         key = normalize_for_match(meta.title)
         for p in range(len(mb)):
@@ -593,7 +356,7 @@ def _find_title(mb: Sequence[Block], region: range, meta: PageMeta) -> tuple[int
                 return p, mb[p].text
         return None, meta.title
     if headings:
-        return headings[0], _title_text(mb[headings[0]])
+        return headings[0], title_text(mb[headings[0]])
     return None, None
 
 
@@ -617,7 +380,7 @@ def _citation_site(text: str, title: str) -> str | None:
     for segment in re.split(r"\s*[,;]\s*", rest):
         segment = segment.strip(" .«»\"“”")
         segment = re.sub(r"^(?:in|dans|sur|on)\s*:?\s+", "", segment, flags=re.I)
-        if not segment or find_date(segment) or _URL.search(segment) or not re.search(r"[A-Za-zÀ-ÿ]", segment):
+        if not segment or find_date(segment) or URL.search(segment) or not re.search(r"[A-Za-zÀ-ÿ]", segment):
             continue
         if re.fullmatch(r"(?:p|pp|vol|n°|no)\.?\s*[\d-]+", segment, re.I):
             continue
@@ -789,22 +552,14 @@ def _parse_notes(blocks: Sequence[Block]) -> list[Footnote]:
     notes: list[list] = []  # [number, texts, url]
     for b in blocks:
         raw = b.raw or b.text
-        m = _NOTE_ITEM.match(raw) or re.match(r"^\s*(\d{1,3})[.)]\s+(.*)$", raw)
+        m = NOTE_ITEM.match(raw) or re.match(r"^\s*(\d{1,3})[.)]\s+(.*)$", raw)
         if m:
             text, _ = markdown_to_text(m.group(2))
-            notes.append([int(m.group(1)), [text] if text else [], _first_url(m.group(2))])
+            notes.append([int(m.group(1)), [text] if text else [], first_url(m.group(2))])
         elif notes:
             notes[-1][1].append(b.text)  # continuation: further sources of the same note
-            notes[-1][2] = notes[-1][2] or _first_url(raw)
+            notes[-1][2] = notes[-1][2] or first_url(raw)
     return [Footnote(n, " ".join(texts).strip(), url) for n, texts, url in notes]
-
-
-def _first_url(raw: str) -> str | None:
-    m = _LINK.search(raw)
-    if m and m.group(2).startswith(("http", "www")):
-        return m.group(2)
-    m = _URL.search(_ESCAPE.sub(r"\1", raw))
-    return m.group(0).rstrip(".,;") if m else None
 
 
 def _parse_comments(doc_id: str, blocks: Sequence[Block]) -> tuple[list[Comment], set[int]]:
@@ -917,7 +672,7 @@ def _body_items(
             nxt = mb[body[k + 1]].text if k + 1 < len(body) else None
             if _looks_like_heading(b.text, prev, nxt):
                 level = 2
-        items.append((_title_text(b) if level else b.text, level, [p]))
+        items.append((title_text(b) if level else b.text, level, [p]))
 
     # Page breaks: a paragraph cut without final punctuation continues in the next one, which starts in lowercase.
     merged: list[_Item] = []
@@ -973,7 +728,7 @@ def build_document(doc_id: str, source: str, blocks: Sequence[Block], meta: Page
     mb = [blocks[i] for i in main]
     draft = _Draft()
     first_heading = next((b for b in mb if b.heading), None)
-    title_hint = meta.title or (_title_text(first_heading) if first_heading else None)
+    title_hint = meta.title or (title_text(first_heading) if first_heading else None)
     region = main_region(mb, title_hint)
     extracted = [p for p, b in enumerate(mb) if "extracted" in b.hints and not b.heading]
     if region and extracted:  # an extractor already cut the page to its article: the body runs to the end of what it kept

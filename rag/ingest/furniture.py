@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
+from .blocks import Block
 from .dates import find_date
 
 # --------------------------------------------------------------------------- text patterns
@@ -114,25 +115,6 @@ def is_strong_furniture(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------- classifier
-
-
-@dataclass(frozen=True)
-class Block:
-    """One block of a page: a line or paragraph of a text file, or a block element of an HTML page."""
-
-    text: str  # plain text, markup removed
-    raw: str = ""  # as written in the file (markdown kept), for the caller
-    line: int = 0  # 1-based line in the file, 0 when unknown
-    heading: int = 0  # heading level, 0 for ordinary blocks
-    emphasis: bool = False  # the whole block is bold or italic
-    link_chars: int = 0  # characters of text inside links
-    # Layout hints: "list" for list items; from HTML also nav, footer, aside, form, header, boilerplate,
-    # article, lead, byline, comment.
-    hints: frozenset[str] = frozenset()
-
-    @property
-    def n_words(self) -> int:
-        return len(words(self.text))
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 from ..records import Dropped, Footnote
 from ..text import normalize_for_match, words
+from .blocks import Block
 from .dates import find_date
-from .furniture import Block
 
 
 @dataclass(frozen=True)
