@@ -7,13 +7,13 @@ extracts from an HTML page, with its metadata and the notes it links its note
 calls to, the page's own block elements read with lxml when trafilatura finds
 no article (`html`; nothing is ever fetched). The blocks are split into zones
 -- article, notes, author biography, reader comments -- by their headings or
-labels; the article zone goes through the furniture classifier
+labels (`zones`); the article zone goes through the furniture classifier
 (`furniture`); the kept blocks are given roles -- title, dateline and byline,
-lead, biography, citation line -- and the rest becomes the body: page-break
-splits rejoined, pull quotes dropped, sections from headings, interview turns
-typed, footnote calls recorded. Notes and comments are parsed into `Footnote`
-and `Comment` records; dates are found and written out by `dates`;
-`assembly` does the rest.
+lead, biography, citation line (`roles`) -- and the rest becomes the body:
+page-break splits rejoined, pull quotes dropped, sections from headings,
+interview turns typed, footnote calls recorded (`body`). Notes and comments
+are parsed into `Footnote` and `Comment` records (`apparatus`); dates are
+found and written out by `dates`; `assembly` runs it all.
 
 It does not embed, index or search, and never special-cases a site: every rule
 is a pattern of articles in general. Errors a user can fix raise `IngestError`
@@ -29,7 +29,6 @@ from .assembly import (
     ingest_file,
     ingest_paths,
     metadata_card,
-    normalize_name,
     parse_document,
 )
 from .blocks import Block, markdown_to_text, text_blocks
@@ -37,6 +36,7 @@ from .dates import DateMatch, find_date
 from .decode import IngestError, decode_text, read_file
 from .furniture import Verdict, Weights, classify, is_label, main_region, pull_quotes
 from .html import HtmlPage, PageMeta, read_html
+from .roles import normalize_name
 
 __all__ = [
     "Block",

@@ -14,7 +14,7 @@ particular site.
 
 This module also holds `pull_quotes`, which finds short blocks repeating a
 sentence of the body. It does not read files, parse markup or decide which
-kept block is the title, the lead or a paragraph: `rag.ingest` does.
+kept block is the title, the lead or a paragraph: `roles` and `body` do.
 """
 
 from __future__ import annotations
