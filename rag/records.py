@@ -24,7 +24,7 @@ PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 
 # Version of what ingestion makes of a file, raised whenever the same file would
 # give other documents or passages, so that an index built by an older parser is
-# rebuilt (it is part of the corpus hash). Here, not in ingest.py, because
+# rebuilt (it is part of the corpus hash). Here, not in rag/ingest/, because
 # answering from a built index must not import the parser. 2: closing datelines;
 # 3: a wrapped note call after another stays in its paragraph; 4: note calls by offset.
 PARSER_VERSION = 4

@@ -1,10 +1,12 @@
-"""Text analysis shared by the stages: sentences, language, and BM25 terms.
+"""Text utilities shared by the stages: folding, words, stopwords, sentences,
+note calls, language, and BM25 terms.
 
-Pure functions only. Sentences come from pysbd (which knows French
+Pure functions only. Sentences to quote come from pysbd (which knows French
 abbreviations and keeps the text verbatim, so a quoted sentence is always a
-substring of its paragraph). BM25 terms are lower-cased, stemmed with the
-Snowball stemmers of PyStemmer and folded to ASCII so that "États" and
-"Etats" meet. This module does not embed, index or rank anything.
+substring of its paragraph); `cut_sentences` is the quick cut ingestion uses
+to compare texts. BM25 terms are lower-cased, stemmed with the Snowball
+stemmers of PyStemmer and folded to ASCII so that "États" and "Etats" meet.
+This module does not embed, index or rank anything.
 """
 
 from __future__ import annotations
@@ -13,16 +15,64 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .records import NoteCall
+
 LANGUAGES = ("fr", "en")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MARKER = re.compile(r"\s*\[\d+\]")
+# A call to a note as articles print it, "[3]" (also the form of an answer's markers).
+NOTE_CALL = re.compile(r"\[(\d+)\]")
 
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and straighten apostrophes: 'États’' -> "etats'"."""
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'").replace("‘", "'"))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe").replace("æ", "ae")
+
+
+def words(text: str) -> list[str]:
+    """The runs of letters and digits of `text`."""
+    return _WORD.findall(text)
+
+
+def normalize_for_match(text: str) -> str:
+    """Folded letters and digits separated by single spaces: equal for copies that differ in case or punctuation."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
+def note_numbers(text: str) -> tuple[int, ...]:
+    """The numbers of the note calls in `text` ("[3]", up to three digits), in order, each once."""
+    return tuple(dict.fromkeys(int(n) for n in NOTE_CALL.findall(text) if len(n) <= 3))
+
+
+def note_calls(text: str) -> tuple[NoteCall, ...]:
+    """Where `text` calls notes ("[3]", up to three digits), by offset: renderers style the
+    calls from these records, and never look for them in the text again."""
+    return tuple(NoteCall(int(m.group(1)), m.start(), m.end()) for m in NOTE_CALL.finditer(text)
+                 if len(m.group(1)) <= 3)
+
+
+# Function words the page classifier counts (stopword density, content terms): short hand-made
+# lists, as written (accented). BM25 terms and `detect_language` use bm25s's longer lists instead.
+FR_STOPWORDS = frozenset(
+    """a à ai aie ait alors au aucun aussi autre aux avec avait avant avoir c ça car ce ceci cela celle celles celui
+    cependant ces cet cette ceux chaque chez comme comment d dans de des depuis devant doit donc dont du elle elles
+    en encore entre est et été être eu fait faire font hors il ils j je jusqu l la le les leur leurs lors lui m ma
+    mais me même mes moi moins mon n ne ni non nos notre nous on ont ou où par parce pas peu peut plus pour pourquoi
+    qu quand que quel quelle quelles quels qui s sa sans se selon ses si sien son sont sous sur t ta te tes toi ton
+    tous tout toute toutes très tu un une vers voici voilà vos votre vous y était étaient sera seront serait
+    avons avez leurs ceux-ci celle-ci lequel laquelle lesquels dès afin ainsi après aujourd hui bien déjà donc""".split()
+)
+EN_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves also may might must
+    shall its it's per via""".split()
+)
+STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
 
 
 @lru_cache(maxsize=None)
@@ -115,9 +165,26 @@ def split_sentences(text: str, lang: str = "fr", min_chars: int = 12) -> list[st
         if not s:
             continue
         # A lone footnote marker or a fragment of a few characters belongs to the sentence before.
-        if sentences and (len(s) < min_chars or _MARKER.fullmatch(s) or s[0].islower()):
+        if sentences and (len(s) < min_chars or NOTE_CALL.fullmatch(s) or s[0].islower()):
             joined = text[text.find(sentences[-1]) : text.find(s, text.find(sentences[-1])) + len(s)]
             sentences[-1] = joined if joined else sentences[-1] + " " + s
             continue
         sentences.append(s)
     return sentences
+
+
+_TERMINAL = re.compile(r"[.!?…:;»\"”)\]]\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Þ0-9])")
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether `text` ends with final punctuation (or a closing quote or bracket)."""
+    return bool(_TERMINAL.search(text))
+
+
+def cut_sentences(text: str) -> list[str]:
+    """`text` cut after each final punctuation that a capital, digit or quote follows.
+
+    Quick and blind to abbreviations ("M. Poutine" is cut): for comparing texts,
+    not for quoting them (`split_sentences` does that)."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]

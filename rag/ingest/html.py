@@ -1,4 +1,4 @@
-"""Read an HTML page into page blocks (`rag.furniture.Block`) and its metadata.
+"""Read an HTML page into page blocks (`Block`) and its metadata.
 
 The page is parsed with lxml; trafilatura extracts its main content and reader
 comments (the TEI-like XML it returns is read back into blocks) and its
@@ -9,9 +9,9 @@ trafilatura finds no article. Notes the page links its note calls to
 hints (nav, footer, lead, byline, comment, list...) for the furniture classifier.
 
 It fetches nothing (no URL is ever passed to trafilatura), does not split
-blocks into zones and does not assemble a `Document`: `rag.ingest` does, and
-supplies the one step that needs its zones (finding a notes section trafilatura
-left out) to `read_html`.
+blocks into zones and does not assemble a `Document`: `zones` and `assembly`
+do, and `assembly` hands `read_html` the one step that needs zones (finding a
+notes section trafilatura left out, `apparatus.missing_notes`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
-from .furniture import Block, find_date, normalize_for_match, words
-from .records import Dropped, Footnote
+from ..records import Dropped, Footnote
+from ..text import normalize_for_match, words
+from .blocks import Block
+from .dates import find_date
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def read_html(
     URL is passed, and its date module reads the tree it is handed).
     `missing_notes(kept, page_blocks, linked_notes)` gives the blocks of a
     notes section of the page that trafilatura left out (finding one takes the
-    zones of `rag.ingest`); they follow the kept blocks.
+    zones, `apparatus.missing_notes`); they follow the kept blocks.
     """
     root = _parse_html(html)
     page_blocks = _page_blocks(root)
