@@ -220,20 +220,23 @@ def chat_cmd(
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
+    auth: str = typer.Option(None, "--auth", envvar="RENVOI_CHAT_AUTH", help="USER:PASSWORD asked by the page; "
+                             "required when --host listens beyond this machine (also RENVOI_CHAT_AUTH)."),
 ) -> None:
     """Start the chat page (building the index first if there is none) and print its local URL."""
     import os
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
-    if host in ("0.0.0.0", "::", ""):
-        _err(f"warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
-             "machine can use the page; there is no login")
+    credentials = _credentials(auth)
+    if not is_loopback_host(host) and credentials is None:
+        raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
+                        "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open_for_answers(config)
     from ui.app import launch
 
     try:
-        demo = launch(r, host=host, port=port, block=False)
+        demo = launch(r, host=host, port=port, block=False, auth=credentials)
     except OSError as e:  # gradio's message names its own settings, not our flags
         raise UserError(f"cannot listen on {host}:{port}: the port is taken or the address is not "
                         "available; choose another --port or --host") from e
@@ -242,6 +245,27 @@ def chat_cmd(
         demo.block_thread()
     finally:
         demo.close()
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials(auth: str | None) -> tuple[str, str] | None:
+    if auth is None:
+        return None
+    user, colon, password = auth.partition(":")
+    if not colon or not user or not password:
+        raise UserError("--auth must be USER:PASSWORD, both non-empty", code=2)
+    return user, password
 
 
 def _check_question(question: str, config: Config) -> str:

@@ -192,8 +192,14 @@ class VerifyConfig:
     # What happens to an unsupported sentence: "drop" it, or "flag" it (kept
     # without markers, and listed with the reason).
     unsupported: str = "drop"
+    # A supported sentence must also bear on the question: it shares a content word
+    # with it, or it rests on one of the `relevance_top` sentences of the prompt's
+    # passages closest to the question (by rank, not by similarity: e5's cosines
+    # do not separate related from unrelated sentences). 0 turns the check off.
+    relevance_top: int = 3
 
     def __post_init__(self) -> None:
+        _at_least("relevance_top", self.relevance_top, 0)
         if self.unsupported not in UNSUPPORTED:
             raise ValueError(f"unknown unsupported-sentence policy {self.unsupported!r}; allowed: {', '.join(UNSUPPORTED)}")
         _at_least("min_terms", self.min_terms, 1)
@@ -215,6 +221,11 @@ class LLMConfig:
     # How long a server may take to send each part of its answer (a CPU server
     # writing 300 tokens can take a minute or more).
     timeout_s: float = 180.0
+    # Bounds on what is read of one answer, enforced while reading: past them the
+    # model is cut off and the extractive answer is given instead, with a notice.
+    # A server may ignore max_tokens; a stream piece is counted as one token.
+    max_bytes: int = 32_000
+    deadline_s: float = 300.0
 
     def __post_init__(self) -> None:
         if self.model and self.url:
@@ -224,8 +235,10 @@ class LLMConfig:
         if self.server_model and not self.url:
             raise ValueError("--llm-model names a model of the server given with --llm-url; give --llm-url too")
         _at_least("max_new_tokens", self.max_new_tokens, 1)
-        if not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        _at_least("max_bytes", self.max_bytes, 1)
+        for name in ("timeout_s", "deadline_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 _PARTS = {"ingest": IngestConfig, "analyzer": AnalyzerConfig, "index": IndexConfig, "retrieval": RetrievalConfig,

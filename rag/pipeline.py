@@ -170,6 +170,7 @@ class Renvoi:
     def _answer(self, question: str, history: Sequence[Turn], k: int | None, composer: str,
                 stream: bool) -> Iterator[Draft | Answer]:
         from .compose import extractive, generative
+        from .compose.llm import OutputLimit, bounded
 
         t0 = time.perf_counter()
         query = self.understand(question, history)
@@ -194,19 +195,23 @@ class Renvoi:
                          composer="generative", timings_ms={**timings, "total": timings["retrieve"]})
             return
         messages = generative.build_messages(query, prompt, history)
-        max_new = self.config.llm.max_new_tokens
         if stream:
             yield Draft(generative.draft(query, prompt, ""))
-            raw = ""
-            for piece in self.generator.stream(messages, max_new):
+        raw, cut = "", None
+        try:  # read within the bounds of config.llm: a model that writes on and on is cut off
+            for piece in bounded(self.generator.stream(messages, self.config.llm.max_new_tokens), self.config.llm):
                 raw += piece
-                yield Draft(generative.draft(query, prompt, raw))
-        else:
-            raw = self.generator.generate(messages, max_new)
+                if stream:
+                    yield Draft(generative.draft(query, prompt, raw))
+        except OutputLimit as e:
+            cut = e.reason
         t2 = time.perf_counter()
         timings["generate"] = (t2 - t1) * 1000
-        checked = generative.compose(query, prompt, hits, raw, lambda texts: self.embedder.embed_passages(texts),
-                                     self.config.verify)
+        if cut is None:
+            checked = generative.compose(query, prompt, hits, raw, lambda texts: self.embedder.embed_passages(texts),
+                                         self.config.verify)
+        else:
+            checked = generative.Generated(None, (f"{cut}: it was cut off",))
         timings["verify"] = (time.perf_counter() - t2) * 1000
         answer = checked.answer
         if answer is None:

@@ -92,6 +92,18 @@ class FakeServer:
                 if isinstance(reply, tuple) and reply[0] == "sleep":
                     time.sleep(reply[1])
                     reply = "trop tard"
+                if isinstance(reply, tuple) and reply[0] == "endless":  # a server that never stops writing
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    chunk = json.dumps({"choices": [{"index": 0, "delta": {"content": reply[1]}}]})
+                    try:
+                        while True:
+                            self.wfile.write(f"data: {chunk}\n\n".encode())
+                            self.wfile.flush()
+                            time.sleep(reply[2])
+                    except OSError:  # the client hung up
+                        return
                 if not body.get("stream"):
                     msg = {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]}
                     return self._send(200, json.dumps(msg).encode())
@@ -310,6 +322,34 @@ def test_streamed_answer_grows_then_ends_with_the_checked_answer(renvoi, server)
     assert server.requests[0]["stream"] is True
     assert final.composer == "generative" and text(final, renvoi) == "La ligne Paris-Vienne rouvre en 2021 [1]."
     assert len(final.dropped) == 1 and "fromage" in final.dropped[0]
+
+
+def test_a_server_writing_forever_is_cut_at_the_deadline_and_the_answer_falls_back(tmp_path, server):
+    doc = _doc()
+    config = Config(index_dir=tmp_path / "idx").with_(llm_url=server.url, llm_model="x", k=3, deadline_s=1.0,
+                                                      max_new_tokens=100_000, max_bytes=10_000_000)
+    embedder = HashEmbedder(dim=256)
+    r = Renvoi(config, Index.build([doc], list(doc.paragraphs), embedder, config), embedder)
+    server.replies.append(("endless", "bla ", 0.01))
+    t0 = time.perf_counter()
+    a = r.ask("Quels pays ont rejoint l'OTAN en 1999 ?")
+    assert time.perf_counter() - t0 < 10
+    assert a.composer == "extractive-fallback"
+    assert a.dropped[0] == "the language model did not finish within 1 s: it was cut off"
+
+
+def test_too_much_text_is_cut_while_reading(tmp_path, server):
+    doc = _doc()
+    config = Config(index_dir=tmp_path / "idx").with_(llm_url=server.url, llm_model="x", k=3, max_bytes=2000)
+    embedder = HashEmbedder(dim=256)
+    r = Renvoi(config, Index.build([doc], list(doc.paragraphs), embedder, config), embedder)
+    server.replies.append(("endless", "x" * 500, 0.0))  # 1 MB would follow
+    a = r.ask("Quels pays ont rejoint l'OTAN en 1999 ?")
+    assert a.composer == "extractive-fallback" and "more than 2000 bytes" in a.dropped[0]
+    many = Config(index_dir=tmp_path / "idx").with_(llm_url=server.url, llm_model="x", max_new_tokens=5)
+    r2 = Renvoi(many, r.index, embedder)
+    server.replies.append(("endless", "mot ", 0.0))  # a server that ignores max_tokens
+    assert "more than 5 tokens" in r2.ask("Quels pays ont rejoint l'OTAN ?").dropped[0]
 
 
 # ---------------------------------------------------------------- command line and evaluation

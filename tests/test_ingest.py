@@ -535,3 +535,16 @@ def test_text_in_utf16_utf32_and_legacy_encodings_is_read(tmp_path, encoding):
     assert doc == replace(ingest_text(tmp_path / "utf8", "glacier.md", GLACIERS_ARTICLE), source=str(path))
     notices = [i.message for i in corpus.issues]
     assert notices == [] if encoding in ("utf-8-sig",) else len(notices) == 1
+
+
+def test_a_body_paragraph_naming_the_title_and_a_year_stays_a_paragraph(tmp_path):
+    text = ("# Le retour des trains de nuit\n\nPar Paul Durand, 4 avril 2021\n\n"
+            "Les compagnies ferroviaires européennes rouvrent des lignes de nuit depuis quelques années, "
+            "portées par des voyageurs qui ne veulent plus prendre l'avion pour de courtes distances.\n\n"
+            "En 2019 déjà, le rapport intitulé Le retour des trains de nuit annonçait cette tendance, "
+            "chiffres de fréquentation à l'appui, pour la plupart des grandes capitales du continent.\n\n"
+            "La ligne entre Paris et Vienne a rouvert en décembre 2021 après une décennie d'absence, "
+            "et d'autres lignes doivent suivre vers Berlin et Barcelone dans les prochaines années.\n")
+    doc = ingest_text(tmp_path, "trains.md", text)
+    assert any("En 2019 déjà" in p.text for p in doc.paragraphs)
+    assert doc.site is None or "2019" not in doc.site

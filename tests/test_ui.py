@@ -160,18 +160,23 @@ def test_chat_command_prints_the_url_and_warns_on_all_interfaces(monkeypatch, ca
         def close(self):
             calls["closed"] = True
 
-    def fake_launch(renvoi, host, port, block):
-        calls.update(host=host, port=port, block=block)
+    def fake_launch(renvoi, host, port, block, auth=None):
+        calls.update(host=host, port=port, block=block, auth=auth)
         return FakeDemo()
 
-    monkeypatch.setattr(cli, "_open", lambda config: SimpleNamespace(expect_many_queries=lambda: None))
+    monkeypatch.setattr(cli, "_open", lambda config: SimpleNamespace())
     monkeypatch.setattr(ui.app, "launch", fake_launch)
     assert cli.main(["chat", "--port", "7999"]) == 0
     out = capsys.readouterr()
     assert "http://127.0.0.1:7999/" in out.out and "warning" not in out.err
-    assert calls == {"host": "127.0.0.1", "port": 7999, "block": False, "blocked": True, "closed": True}
-    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999"]) == 0
-    assert "warning: listening on all interfaces" in capsys.readouterr().err
+    assert calls == {"host": "127.0.0.1", "port": 7999, "block": False, "auth": None, "blocked": True,
+                     "closed": True}
+    # beyond this machine, a login is required
+    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999"]) == 2
+    assert "--auth USER:PASSWORD" in capsys.readouterr().err
+    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999", "--auth", "ana:s3cret"]) == 0
+    assert calls["auth"] == ("ana", "s3cret") and calls["host"] == "0.0.0.0"
+    assert cli.main(["chat", "--host", "0.0.0.0", "--auth", "nopassword"]) == 2
 
     def busy(*args, **kwargs):
         raise OSError("Cannot find empty port in range: 7999-7999.")

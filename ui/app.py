@@ -58,6 +58,8 @@ MAX_K = 20
 ASK_CONCURRENCY = 1
 DEFAULT_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 64
+# Gradio's upload endpoint exists whether or not a page uses it: one byte closes it.
+NO_UPLOAD_BYTES = 1
 
 PAGE_CSS = """
 .rv-answer { line-height: 1.5; }
@@ -427,7 +429,10 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
             text = (question or "").strip()
             if not text:
                 return {"error": "the question is empty"}
-            k_int, _ = check_settings(k, ANSWER_MODES[0])
+            try:
+                k_int, _ = check_settings(k, ANSWER_MODES[0])
+            except ValueError as e:  # said to the caller, not logged as a server error
+                return {"error": str(e)}
             return to_json(renvoi.ask(text[: chat.max_chars], k=k_int), renvoi.documents)
 
         gr.api(answer_json, api_name="answer", concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer")
@@ -437,8 +442,11 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
 
 
 def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block: bool = True,
-           quiet: bool = True, examples: Sequence[str] | None = None) -> "gr.Blocks":
-    """Serve the chat page on host:port; return the running app (after it stops, if `block`)."""
+           quiet: bool = True, examples: Sequence[str] | None = None,
+           auth: tuple[str, str] | None = None) -> "gr.Blocks":
+    """Serve the chat page on host:port, behind a login when `auth` is given; return the
+    running app (after it stops, if `block`). The page takes no file: Gradio's upload
+    endpoint refuses any (it would otherwise store files of any size from anyone)."""
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, not {port}")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -450,7 +458,7 @@ def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block
     demo.launch(
         server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=quiet,
         show_error=False, ssr_mode=False, mcp_server=False, enable_monitoring=False, inbrowser=False,
-        footer_links=["api"], theme=theme, css=PAGE_CSS,
+        footer_links=["api"], theme=theme, css=PAGE_CSS, auth=auth, max_file_size=NO_UPLOAD_BYTES,
     )
     if block:
         try:

@@ -128,7 +128,7 @@ def compose(query: Query, evidence: Sequence[Evidence], hits: Sequence[Hit], raw
     resolved = query.resolved if query.resolved != query.text else None
     if not raw.strip():
         return Generated(None, ("the language model wrote nothing",))
-    verified = verify_answer(raw, evidence, embed, query.language, settings, entails)
+    verified = verify_answer(raw, evidence, embed, query.language, settings, entails, query)
     if verified.abstained:
         return Generated(Answer(question=query.text, status="abstained", language=query.language, hits=tuple(hits),
                                 resolved_question=resolved, composer="generative", dropped=verified.dropped),

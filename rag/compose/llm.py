@@ -41,6 +41,43 @@ class _NotLoadable(GenerationError):
     """The model's files could not be found or read."""
 
 
+class OutputLimit(GenerationError):
+    """The model wrote past a bound (tokens, bytes, time): it was cut off; `text` is what
+    had arrived. The pipeline answers extractively instead, saying why."""
+
+    def __init__(self, reason: str, text: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.text = text
+
+
+def bounded(pieces: Iterator[str], config: LLMConfig, clock=None) -> Iterator[str]:
+    """The pieces of a streamed answer while they stay within `config`'s bounds
+    (`max_new_tokens` pieces, twice over for servers that split tokens; `max_bytes`;
+    `deadline_s` for the whole answer); past one, the stream is closed and
+    OutputLimit raised."""
+    import time
+
+    clock = clock or time.monotonic
+    start, size, count, text = clock(), 0, 0, ""
+    try:
+        for piece in pieces:
+            count += 1
+            size += len(piece.encode("utf-8"))
+            text += piece
+            if size > config.max_bytes:
+                raise OutputLimit(f"the language model wrote more than {config.max_bytes} bytes", text)
+            if count > 2 * config.max_new_tokens:
+                raise OutputLimit(f"the language model wrote more than {config.max_new_tokens} tokens", text)
+            if clock() - start > config.deadline_s:
+                raise OutputLimit(f"the language model did not finish within {config.deadline_s:g} s", text)
+            yield piece
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()  # stops the generator reading from the server
+
+
 class Generator(Protocol):
     """What the composer needs from a language model."""
 
@@ -59,11 +96,12 @@ class Generator(Protocol):
 class TransformersGenerator:
     """A causal language model with a chat template, run by transformers (greedy decoding)."""
 
-    def __init__(self, model: Any, tokenizer: Any, name: str, device: str):
+    def __init__(self, model: Any, tokenizer: Any, name: str, device: str, deadline_s: float | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
         self.device = device
+        self.deadline_s = deadline_s  # generation stops there (transformers' max_time)
 
     @classmethod
     def load(cls, name: str, device: str | None = None) -> "TransformersGenerator":
@@ -145,8 +183,9 @@ class TransformersGenerator:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         # greedy: the same question gets the same answer; sampling knobs unset so
         # a model shipped with sampling defaults does not warn
+        bounds = {"max_time": self.deadline_s} if self.deadline_s else {}
         return {**enc, "max_new_tokens": max_new_tokens, "do_sample": False, "temperature": None,
-                "top_p": None, "top_k": None, "pad_token_id": pad}
+                "top_p": None, "top_k": None, "pad_token_id": pad, **bounds}
 
     def generate(self, messages: Sequence[Message], max_new_tokens: int) -> str:
         import torch
@@ -225,7 +264,8 @@ def _is_loopback(host: str | None) -> bool:
 class OpenAIGenerator:
     """A client of an OpenAI-compatible chat-completions server (temperature 0)."""
 
-    def __init__(self, url: str, model: str, timeout: float = DEFAULT_TIMEOUT_S, api_key: str | None = None):
+    def __init__(self, url: str, model: str, timeout: float = DEFAULT_TIMEOUT_S, api_key: str | None = None,
+                 max_bytes: int = LLMConfig().max_bytes):
         if not model or not model.strip():
             raise ValueError("the LLM server needs a model name (--llm-model)")
         if timeout <= 0:
@@ -233,6 +273,8 @@ class OpenAIGenerator:
         self.endpoint = chat_endpoint(url)
         self.model = model.strip()
         self.timeout = timeout
+        # What is read of one response at most: the answer's bytes and the JSON around them.
+        self.read_limit = 4 * max_bytes + 65_536
         self.api_key = api_key
         self.name = f"{self.model} at {self.endpoint}"
         host = urllib.parse.urlsplit(self.endpoint).hostname
@@ -294,8 +336,14 @@ class OpenAIGenerator:
                 yield self._content(self._read(response), "message")
                 return
             try:
-                for line in response:
-                    line = line.decode("utf-8", "replace").strip()
+                while True:
+                    raw = response.readline(self.read_limit + 1)
+                    if not raw:
+                        return
+                    if len(raw) > self.read_limit:
+                        raise OutputLimit(f"the LLM server at {self.endpoint} sent an event over {self.read_limit} "
+                                          "bytes", "")
+                    line = raw.decode("utf-8", "replace").strip()
                     if not line.startswith("data:"):
                         continue  # comments, event names, keep-alives
                     data = line[5:].strip()
@@ -309,9 +357,12 @@ class OpenAIGenerator:
 
     def _read(self, response: Any) -> str:
         try:
-            return response.read().decode("utf-8", "replace")
+            body = response.read(self.read_limit + 1)
         except (OSError, http.client.HTTPException) as e:
             raise self._unreachable(self.endpoint, e) from e
+        if len(body) > self.read_limit:
+            raise OutputLimit(f"the LLM server at {self.endpoint} answered with over {self.read_limit} bytes", "")
+        return body.decode("utf-8", "replace")
 
     def _content(self, raw: str, key: str) -> str:
         try:
@@ -331,9 +382,12 @@ class OpenAIGenerator:
 def load_generator(config: LLMConfig) -> Generator:
     """The generator `config` names (`model`: transformers; `url` + `server_model`: a server)."""
     if config.model:
-        return TransformersGenerator.load(config.model)
+        generator = TransformersGenerator.load(config.model)
+        generator.deadline_s = config.deadline_s
+        return generator
     if config.url:
-        return OpenAIGenerator(config.url, config.server_model or "", timeout=config.timeout_s)
+        return OpenAIGenerator(config.url, config.server_model or "", timeout=min(config.timeout_s, config.deadline_s),
+                               max_bytes=config.max_bytes)
     raise ValueError("no language model configured: give --llm MODEL, or --llm-url URL with --llm-model NAME")
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..config import VerifyConfig
-from ..records import Claim, Evidence, Sentence, Span
+from ..records import Claim, Evidence, Query, Sentence, Span
 from ..text import LANGUAGES, fold, split_sentences, terms
 
 # "[1]", "[1, 2]", "[1-3]", "[passage 2]": what models write for a citation.
@@ -39,14 +39,47 @@ _LEADING_MARKERS = re.compile(r"^((?:\[\d+\]\s*)+)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
-# Text addressed to a model rather than to readers (on folded text, French and English).
-_INSTRUCTION = re.compile(
-    r"\b(ignore[sz]?|disregard|forget|oublie[sz]?|ne tenez pas compte)\b.{0,60}"
-    r"\b(instructions?|rules?|prompts?|consignes?|regles|directives?)\b"
+# Text addressed to a model rather than to readers (on folded text). Two ways: an
+# order to drop its rules; or a sentence that addresses a machine reader (an AI, a
+# summariser, a language model, in the languages renvoi speaks), however it words
+# what it wants from it.
+_OVERRIDE = re.compile(
+    r"\b(ignore[sz]?|disregard|forget|oublie[sz]?|ne tenez pas compte|ignorier\w*|vergiss\w*|ignora\w*|olvida\w*"
+    r"|dimentica\w*|esquece\w*)\b.{0,60}"
+    r"\b(instructions?|rules?|prompts?|consignes?|regles|directives?|anweisungen|regeln|instrucciones|reglas"
+    r"|istruzioni|regole|instrucoes|regras)\b"
     r"|\b(system prompt|prompt systeme|you are now|from now on,? you|tu es (maintenant|desormais)"
-    r"|vous etes (maintenant|desormais)|as an ai|en tant qu.?(ia|intelligence artificielle)"
-    r"|(language model|assistant|chatbot|ai|llm)s?,? (must|should|will) (say|answer|reply|write|respond))\b"
+    r"|vous etes (maintenant|desormais)|as an ai|en tant qu.?(ia|intelligence artificielle))\b"
 )
+_MACHINE = (r"(ai|a\.i\.|ia|ki|llms?|gpts?|chatbots?|bots?|ai assistants?|assistants? (d.?)?(ia|ai|virtuels?)"
+            r"|asistentes? (de )?ia|assistenti (di )?ia|ki-assistent\w*"
+            r"|(large )?language models?|modeles? de (langue|langage)|sprachmodell\w*|ki-\w+|modelos? de lenguaje"
+            r"|modell[io] linguistic[io]|summari[sz]ers?|resumeurs?|zusammenfasser\w*|resumidor\w*|riassuntor\w*)")
+# A machine reader named as the one addressed: "note to AI summarizers", "if you are an
+# AI", "language models reading this page must…", "the only correct summary is…".
+_ADDRESSED = re.compile(
+    r"\b(note (for|to)|notice (for|to)|message (for|to)|attention|for|to|pour les|pour|an die|fur|para los|para|per gli"
+    r"|per) (all |any |the |les |tous les |die |alle |los |todos los |gli |tutti gli |i )?" + _MACHINE
+    + r"\s*(:|\b(reading|summari[sz]ing|processing|that|who|which|lisant|qui|die|der|que|che)\b)"
+    r"|\b(assistants?|models?|bots?) (that|which|who) (summari[sz]e|read|process)s? this\b"
+    r"|\b(if|when) you are (an? )?" + _MACHINE + r"\b|\bsi (vous etes|tu es) (une? )?" + _MACHINE + r"\b"
+    r"|\bwenn (du|sie) (ein|eine)? ?" + _MACHINE + r"\b|\bsi (eres|es usted) (una? )?" + _MACHINE + r"\b"
+    r"|\bse (sei|e) (una? )?" + _MACHINE + r"\b"
+    r"|\b(any|every|all|tout|toute|tous|jede\w*|cualquier|ogni|qualquer) " + _MACHINE
+    + r"\b.{0,40}\b(reading|summari[sz]ing|processing|lisant|qui lit|resumant|liest|lee|legge|le)\b"
+    r"|\b" + _MACHINE + r"\b.{0,30}\b(reading|summari[sz]ing|processing) (this|these)\b"
+    r"|\b(when|while) (summari[sz]ing|reading|processing) this (page|document|text|article)\b"
+    r"|\b(the )?only (correct|valid|true|acceptable) (summary|answer|response|reply)\b"
+    r"|\b(le |la )?seule? (bonne |vraie )?(reponse|resume|synthese) (correcte|valable|acceptable|possible)\b"
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Whether a sentence addresses a model (a prompt injection) rather than readers:
+    an order to drop its rules, or a directive to an AI, assistant or summariser."""
+    folded = fold(sentence)
+    return bool(_OVERRIDE.search(folded) or _ADDRESSED.search(folded))
+
 
 # A sentence saying the passages do not answer, or do not tell something (on
 # folded text): a negation with the passages, articles or documents as subject.
@@ -121,11 +154,6 @@ def normalise_markers(text: str) -> str:
 def strip_markers(text: str) -> str:
     """The text without its markers (and without the space before each)."""
     return _MARKERS_RUN.sub("", text).strip()
-
-
-def looks_like_instruction(sentence: str) -> bool:
-    """Whether a sentence addresses a model (a prompt injection) rather than readers."""
-    return bool(_INSTRUCTION.search(fold(sentence)))
 
 
 def says_not_answered(text: str) -> bool:
@@ -260,6 +288,26 @@ def _why_not(claim: Written, supports: Sequence[Support]) -> str:
 # ---------------------------------------------------------------- the whole check
 
 
+def _relevance(query: Query | None, evidence: Sequence[Evidence], settings: VerifyConfig
+               ) -> Callable[[str, Sequence[Support]], bool] | None:
+    """A test of whether a claim bears on `query`, or None when it cannot be told."""
+    if query is None or settings.relevance_top == 0:
+        return None
+    question_terms = set(terms(query.resolved, LANGUAGES))
+    close: set[tuple[str, int]] = set()
+    if query.vector is not None:
+        scored = [(float(np.asarray(e.vectors)[i] @ query.vector), e.passage.id, s.start)
+                  for e in evidence for i, s in enumerate(e.sentences)]
+        close = {(pid, start) for _, pid, start in sorted(scored, reverse=True)[: settings.relevance_top]}
+
+    def bears(claim: str, supports: Sequence[Support]) -> bool:
+        if question_terms & set(terms(claim, LANGUAGES)):
+            return True
+        return any((evidence[s.marker - 1].passage.id, s.sentence.start) in close for s in supports if s.sentence)
+
+    return bears
+
+
 def verify_answer(
     text: str,
     evidence: Sequence[Evidence],
@@ -267,9 +315,11 @@ def verify_answer(
     lang: str = "fr",
     settings: VerifyConfig | None = None,
     entails: Callable[[str, str], float] | None = None,
+    query: Query | None = None,
 ) -> Verified:
     """Check a generated answer against the passages of its prompt (`evidence`,
-    numbered from 1 as the prompt numbered them).
+    numbered from 1 as the prompt numbered them), and, given the `query` (its text
+    and vector), that each supported sentence bears on the question.
 
     `embed` turns sentences into unit vectors comparable to `Evidence.vectors`;
     `entails(premise, hypothesis)`, when given, returns an entailment probability
@@ -284,6 +334,7 @@ def verify_answer(
     vectors = np.asarray(embed([c.text for c in cited]), dtype=np.float32) if cited else np.zeros((0, 1))
     vector_of = {id(c): vectors[i] for i, c in enumerate(cited)}
 
+    relevant = _relevance(query, evidence, settings)
     kept: list[Written] = []
     backing: dict[int, dict[int, Sentence]] = {}  # id(kept claim) -> prompt marker -> supporting sentence
     quotes: dict[int, list[Sentence]] = {}
@@ -309,6 +360,10 @@ def verify_answer(
                 dropped.append(f"flagged, {reason}: {c.text}")
             else:
                 dropped.append(f"{reason}: {c.text}")
+            continue
+        if relevant is not None and not relevant(c.text, good):
+            dropped.append(f"does not bear on the question (no word of it, nor a passage sentence close to it): "
+                           f"{c.text}")
             continue
         for s in supports:
             if not s.supported:

@@ -8,7 +8,7 @@ definitions ("[3]: ...") and URLs are shared with the zones and notes."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..text import ends_sentence, words
 
@@ -26,10 +26,11 @@ class Block:
     # Layout hints: "list" for list items; from HTML also nav, footer, aside, form, header, boilerplate,
     # article, lead, byline, comment.
     hints: frozenset[str] = frozenset()
+    # Counted once: the classifier asks for it many times per block.
+    n_words: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def n_words(self) -> int:
-        return len(words(self.text))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_words", len(words(self.text)))
 
 
 _ESCAPE = re.compile(r"\\+([\\`*_{}\[\]()#+\-.!<>|~=])")

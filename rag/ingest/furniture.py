@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,12 @@ _CALL_TO_ACTION = re.compile(
 
 def content_terms(text: str) -> Counter[str]:
     """Folded, prefix-stemmed content words: a cheap, language-neutral bag for topical similarity."""
+    return Counter(_content_terms(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _content_terms(text: str) -> Counter[str]:
+    # Several features ask for the same block's terms: counted once (callers get a copy).
     terms = Counter()
     for w in words(fold(text)):
         if w in STOPWORDS or len(w) < 3 or w.isdigit():

@@ -112,11 +112,15 @@ def _find_title(mb: Sequence[Block], region: range, meta: PageMeta) -> tuple[int
     return None, None
 
 
-def _find_citation(mb: Sequence[Block], title: str | None, skip: int | None) -> int | None:
+def _find_citation(mb: Sequence[Block], title: str | None, skip: int | None, region: range) -> int | None:
+    """The line that cites the document (authors, title, outlet, date), outside its body:
+    a body paragraph that names the title and a year is text, not a citation line."""
     key = normalize_for_match(title or "")
     if len(key.split()) < 3:
         return None
     for p, b in enumerate(mb):
+        if region and p in region:
+            continue
         k = normalize_for_match(b.text)
         if p != skip and not b.heading and k != key and f" {key} " in f" {k} " and 6 <= b.n_words <= 80:
             if find_date(b.text) or re.search(r"\b(1[89]|20)\d\d\b", b.text):
@@ -168,7 +172,7 @@ def assign_roles(
     """Find title, citation line, dateline, byline, lead and biography among the article zone's blocks."""
     roles = Roles()
     roles.title, draft.title = _find_title(mb, region, meta)
-    roles.citation = _find_citation(mb, draft.title, roles.title)
+    roles.citation = _find_citation(mb, draft.title, roles.title, region)
     limit = region.start if region else len(mb)
     dates = [p for p in range(limit) if p not in (roles.title, roles.citation) and not mb[p].heading
              and mb[p].n_words <= 25 and find_date(mb[p].text)]  # fmt: skip
@@ -181,7 +185,7 @@ def assign_roles(
         roles.title = _headline(mb, anchor, region)
         draft.title = mb[roles.title].text if roles.title is not None else None
         if roles.title is not None and roles.citation is None:
-            roles.citation = _find_citation(mb, draft.title, roles.title)
+            roles.citation = _find_citation(mb, draft.title, roles.title, region)
 
     # Byline: on the dateline, or next to the title or dateline.
     around = [p for p in (roles.dateline, roles.title) if p is not None]

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..messages import words
 from ..records import Answer, Document, Hit, Paragraph
 from .text import answer_text, calls_in, place_name
 
@@ -141,6 +142,8 @@ def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Con
 
 def print_answer(answer: Answer, documents: dict[str, Document], console: Console | None = None) -> None:
     console = console or Console()
+    if answer.composer == "extractive-fallback":  # the model's answer is not what is shown: say so
+        console.print(Text(words(answer.language)["page.fallback"], style="dim"))
     console.print(Text(answer_text(answer, documents)), style="yellow" if answer.abstained else None)
     if not answer.citations:
         return
