@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import Answer, Document, Paragraph, Turn
-from .text import fold
+from .text import check_language, fold
 
 LANGS = ("fr", "en")
 KINDS = ("fact", "number", "list", "who_when", "footnote", "cross_doc", "followup", "unanswerable")
@@ -281,7 +281,11 @@ def parse_question(obj: object, where: str = "question", line: int = 0) -> EvalQ
             raise ValueError(f"{where}: missing field {name!r}")
         if not isinstance(obj[name], typ) or (typ is str and not obj[name].strip()):
             raise ValueError(f"{where}: field {name!r} must be a non-empty {typ.__name__}, got {obj[name]!r}")
-    for name, allowed in (("lang", LANGS), ("kind", KINDS), ("split", SPLITS)):
+    try:
+        check_language(obj["lang"])
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    for name, allowed in (("kind", KINDS), ("split", SPLITS)):
         if obj[name] not in allowed:
             raise ValueError(f"{where}: unknown {name} {obj[name]!r}; allowed: {', '.join(allowed)}")
 

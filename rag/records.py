@@ -75,6 +75,11 @@ class Paragraph:
     footnotes: tuple[int, ...] = ()  # the numbers of the notes it calls, in order
     speaker: str | None = None  # interview turns and comments
     calls: tuple[NoteCall, ...] = ()  # where in `text` it calls them
+    page: int | None = None  # page of a paged document (PDF) where it starts
+    language: str | None = None  # ISO 639-1 code of its own language, when detected
+    # What a reader needs to understand it and is not part of it: a list item's
+    # lead-in, a table row's header, a definition's term. Searched with it, never quoted.
+    context: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "Paragraph":
@@ -123,6 +128,8 @@ class Document:
     footnotes: tuple[Footnote, ...] = ()
     comments: tuple[Comment, ...] = ()
     dropped: tuple[Dropped, ...] = ()  # blocks left out, with the reason
+    format: str = "text"  # what it was read as: "html", "markdown", "text", "pdf", "docx"
+    url: str | None = None  # where it is published, when the document says
     # Lines after the body that date the text otherwise than its publication
     # ("Manuscrit clos le 10 novembre 2016"), verbatim: the metadata card quotes them.
     datelines: tuple[str, ...] = ()

@@ -89,13 +89,36 @@ EN_STOPWORDS = frozenset(
 STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
 
 
+# bm25s's stopword lists by ISO 639-1 code.
+_STOPWORD_LISTS = {
+    "en": "STOPWORDS_EN_PLUS", "fr": "STOPWORDS_FRENCH", "de": "STOPWORDS_GERMAN", "es": "STOPWORDS_SPANISH",
+    "it": "STOPWORDS_ITALIAN", "pt": "STOPWORDS_PORTUGUESE", "nl": "STOPWORDS_DUTCH", "sv": "STOPWORDS_SWEDISH",
+    "no": "STOPWORDS_NORWEGIAN", "da": "STOPWORDS_DANISH", "ru": "STOPWORDS_RUSSIAN", "tr": "STOPWORDS_TURKISH",
+}  # fmt: skip
+# Elided forms ("l'", "qu'") are split off by the word regex, so their stems matter too.
+_EXTRA_STOPWORDS = {
+    "fr": ("l", "d", "qu", "c", "s", "n", "j", "m", "t", "y", "a", "est", "sont", "ete"), "en": ("s", "t"),
+    "it": ("l", "d", "un", "dell", "all", "nell", "sull"), "es": ("el",), "pt": ("d",), "de": ("s",),
+}  # fmt: skip
+# PyStemmer's Snowball stemmers by ISO 639-1 code.
+SNOWBALL = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish", "nl": "dutch",
+    "en": "english", "eo": "esperanto", "et": "estonian", "fi": "finnish", "fr": "french", "de": "german",
+    "el": "greek", "hi": "hindi", "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian",
+    "lt": "lithuanian", "ne": "nepali", "no": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil",
+    "tr": "turkish", "yi": "yiddish",
+}  # fmt: skip
+# pysbd's sentence rules by language; other languages are cut with the English ones.
+_PYSBD = frozenset("en hi mr zh es am ar hy bg ur ru pl fa nl da fr my el it ja de kk sk".split())
+
+
 @lru_cache(maxsize=None)
 def _stopwords(lang: str) -> frozenset[str]:
-    sw = _bm25s_stopwords()
-    words = {"fr": sw.STOPWORDS_FRENCH, "en": sw.STOPWORDS_EN_PLUS}[lang]
-    # Elided forms ("l'", "qu'") are split off by the word regex, so their stems matter too.
-    extra = {"fr": ("l", "d", "qu", "c", "s", "n", "j", "m", "t", "y", "a", "est", "sont", "ete"), "en": ("s", "t")}[lang]
-    return frozenset(fold(w) for w in (*words, *extra))
+    """Stopwords of `lang` (folded), empty when bm25s has no list for it."""
+    name = _STOPWORD_LISTS.get(lang)
+    words = getattr(_bm25s_stopwords(), name) if name else ()
+    return frozenset(fold(w) for w in (*words, *_EXTRA_STOPWORDS.get(lang, ())))
 
 
 @lru_cache(maxsize=1)
@@ -121,15 +144,47 @@ def _bm25s_stopwords():
 
 @lru_cache(maxsize=None)
 def _stemmer(lang: str):
+    """The Snowball stemmer of `lang`, or None when PyStemmer has none (words are then only folded)."""
     import Stemmer
 
-    return Stemmer.Stemmer({"fr": "french", "en": "english"}[lang])
+    return Stemmer.Stemmer(SNOWBALL[lang]) if lang in SNOWBALL else None
+
+
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 def check_language(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGUAGES)}")
+    """An ISO 639 language code ("fr", "de", …); ValueError for anything else."""
+    if not isinstance(lang, str) or not _LANGUAGE_CODE.match(lang):
+        raise ValueError(f"unknown language {lang!r}; give an ISO 639-1 code such as fr, en, de, es, it, pt")
     return lang
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import _load_identifier
+
+    return _load_identifier(norm_probs=True)
+
+
+def identify(text: str) -> tuple[str, float]:
+    """The likeliest language of `text` among the 97 py3langid knows, and its probability."""
+    lang, prob = _identifier().classify(text)
+    return lang, float(prob)
+
+
+def document_language(text: str, default: str = "en") -> str:
+    """The language most of `text` is written in (`default` when there is no text to tell)."""
+    return identify(text)[0] if _WORD.search(text) else default
+
+
+def passage_language(text: str, default: str, min_words: int = 6, min_prob: float = 0.8) -> str:
+    """The language a passage is written in; `default` (its document's) when the passage
+    is too short or too mixed to tell (names, code, a table row of figures)."""
+    if len(_WORD.findall(text)) < min_words:
+        return default
+    lang, prob = identify(text)
+    return lang if prob >= min_prob else default
 
 
 def detect_language(text: str) -> str:
@@ -148,13 +203,12 @@ def terms(text: str, langs: tuple[str, ...] = ("fr",), stopwords: bool = True) -
     (unless `stopwords` is false), each word stemmed with each language's stemmer
     (a question in English still meets French names and cognates)."""
     stop = frozenset().union(*(_stopwords(check_language(lang)) for lang in langs)) if stopwords else frozenset()
-    for lang in langs:
-        check_language(lang)
+    stemmers = [_stemmer(lang) for lang in langs]
     out: list[str] = []
     for word in _WORD.findall(text.lower()):
         if fold(word) in stop or word.isdigit() and len(word) == 1:
             continue
-        stems = {fold(_stemmer(lang).stemWord(word)) for lang in langs}
+        stems = {fold(stemmer.stemWord(word) if stemmer else word) for stemmer in stemmers}
         out.extend(sorted(stems))
     return out
 
@@ -172,7 +226,7 @@ def split_sentences(text: str, lang: str = "fr", min_chars: int = 12) -> list[st
     check_language(lang)
     if not text.strip():
         return []
-    spans = _segmenter(lang).segment(text)
+    spans = _segmenter(lang if lang in _PYSBD else "en").segment(text)
     sentences: list[str] = []
     for span in spans:
         s = span.sent.strip()
