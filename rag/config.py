@@ -65,8 +65,9 @@ class AnalyzerConfig:
     """How text is cut into BM25 terms and sentences. It shapes the index (saved in
     its manifest: a change rebuilds)."""
 
-    # Languages every question is also stemmed in, so that it meets passages in them.
-    query_languages: tuple[str, ...] = ("fr", "en")
+    # Languages every question is also stemmed in, besides its own and the corpus's
+    # (those are always used: `rag.retrieve.Retriever.query_languages`).
+    query_languages: tuple[str, ...] = ()
     # Drop stopwords from BM25 terms.
     stopwords: bool = True
     # A piece the sentence splitter cuts off that is shorter than this (characters)
@@ -76,8 +77,6 @@ class AnalyzerConfig:
     version: int = 1
 
     def __post_init__(self) -> None:
-        if not self.query_languages:
-            raise ValueError("query_languages must name at least one language")
         _at_least("min_sentence_chars", self.min_sentence_chars, 0)
 
 

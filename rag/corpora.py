@@ -97,7 +97,7 @@ _MARKUP = re.compile(r"`+|\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 
 
 def _plain(label_text: str) -> str:
-    """A label's text without the Markdown syntax some labels keep (headings, bullets, emphasis)."""
+    """A Markdown document's label without the syntax it keeps (headings, bullets, emphasis)."""
     return _MARKUP.sub("", _MARKUP_START.sub("", label_text))
 
 
@@ -122,11 +122,15 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
                    if not any(normalise(q) in t for t in (*by_doc.get(doc_id, []), *notes.get(doc_id, [])))]
     if labels is None:
         return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), lost_quotes=tuple(lost_quotes))
+    def plain(lab: Label) -> str:
+        doc = documents.get(lab.doc_id)
+        return _plain(lab.text) if doc is not None and doc.format == "markdown" else lab.text
+
     sentences = [(lab.doc_id, s) for lab in labels if lab.label == "content"
-                 for s in cut_sentences(_plain(lab.text)) if len(s.split()) >= 2]
+                 for s in cut_sentences(plain(lab)) if len(s.split()) >= 2]
     lost = [s for doc_id, s in sentences if normalise(s) not in kept.get(doc_id, "")]
     furniture = [lab for lab in labels if lab.label == "furniture" and len(lab.text.split()) >= 4]
     leaked = [lab.text for lab in furniture
-              if any(normalise(_plain(lab.text)) in t for t in by_doc.get(lab.doc_id, []))]
+              if any(normalise(plain(lab)) in t for t in by_doc.get(lab.doc_id, []))]
     return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), len(sentences), len(sentences) - len(lost),
                            len(furniture), len(leaked), tuple(lost_quotes), tuple(lost), tuple(leaked))

@@ -66,6 +66,7 @@ ANSWER_METRICS = (
     "support_verbatim",
     "support",
 )
+INGESTION_METRICS = ("gold_quotes_in_one_passage", "content_sentences_kept", "furniture_blocks_leaked")
 LATENCY_METRICS = tuple(
     f"{what}_{p}_ms" for what in ("search", *(f"search_{m}" for m in MODES), "ask") for p in ("p50", "p95")
 )
@@ -336,13 +337,15 @@ def _list(obj: dict, name: str, where: str) -> list:
     return value
 
 
-def load_thresholds(path: Path) -> Thresholds:
+def load_thresholds(path: Path, corpus: str | None = None) -> Thresholds:
     """Bars of a thresholds TOML file; unknown sections or metrics raise ValueError.
 
     Layout: `[retrieval.<mode>]` with keys of `RANX_METRICS`' values, `[answers]`
-    with keys of `ANSWER_METRICS`, `[latency]` with keys of `LATENCY_METRICS`;
-    a key ending in `_max` is an upper bound. A top-level `split` chooses the
-    questions the bars apply to (default "all").
+    with keys of `ANSWER_METRICS`, `[ingestion]` with keys of `INGESTION_METRICS`,
+    `[latency]` with keys of `LATENCY_METRICS`; a key ending in `_max` is an upper
+    bound. A top-level `split` chooses the questions the bars apply to (default
+    "all"). With `corpus`, the bars are those under the table of that name
+    (`[seeds.retrieval.hybrid]`, `[seeds.answers]`…), with their own `split`.
     """
     path = Path(path)
     try:
@@ -351,11 +354,18 @@ def load_thresholds(path: Path) -> Thresholds:
         raise ValueError(f"thresholds file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: malformed TOML ({e})") from None
+    if corpus is not None:
+        data = data.get(corpus, {})
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: [{corpus}] must be a table")
+    else:
+        data = {k: v for k, v in data.items() if k in ("split", "retrieval", "answers", "ingestion", "latency")}
     split = data.pop("split", "all")
     if split not in REPORT_SPLITS:
         raise ValueError(f"{path}: unknown split {split!r}; allowed: {', '.join(REPORT_SPLITS)}")
     sections: dict[str, tuple[str, ...]] = {f"retrieval.{m}": tuple(RANX_METRICS.values()) for m in MODES}
     sections["answers"] = ANSWER_METRICS
+    sections["ingestion"] = INGESTION_METRICS
     sections["latency"] = LATENCY_METRICS
     tables: list[tuple[str, object]] = []
     for top, value in data.items():
@@ -928,6 +938,7 @@ def flatten(summary: Mapping) -> dict[str, float | None]:
     for mode, metrics in summary["retrieval"].items():
         flat.update({f"retrieval.{mode}.{k}": v for k, v in metrics.items()})
     flat.update({f"answers.{k}": v for k, v in summary["answers"].items()})
+    flat.update({f"ingestion.{k}": v for k, v in summary.get("ingestion", {}).items()})
     flat.update({f"latency.{k}": v for k, v in summary["latency"].items()})
     return flat
 
@@ -973,8 +984,13 @@ def outcome(
     data_errors: Sequence[DataError] = (),
     thresholds: Thresholds | None = None,
     info: Mapping | None = None,
+    ingestion: Mapping[str, float | None] | None = None,
 ) -> EvalOutcome:
-    """Metrics of every split and the bars checked, in one object for the report."""
+    """Metrics of every split and the bars checked, in one object for the report;
+    `ingestion` (what of the corpus survives ingestion) is the corpus's, in every split."""
     summaries = {split: summarize(split_results(results, split)) for split in REPORT_SPLITS}
+    if ingestion is not None:
+        for summary in summaries.values():
+            summary["ingestion"] = dict(ingestion)
     checks = check_thresholds(summaries[thresholds.split], thresholds) if thresholds else []
     return EvalOutcome(list(results), summaries, checks, list(data_errors), dict(info or {}))

@@ -45,7 +45,7 @@ from .embed import backend_fingerprint, resolve_backend
 from .files import DEFAULT_MAX_BYTES, discover
 from .records import PARSER_VERSION, Document, Evidence, Hit, Paragraph, Sentence
 from .storage import checksums, sha256_file
-from .text import LANGUAGES, split_sentences, terms
+from .text import split_sentences, terms
 
 # 2: the index folder is owned (marker file) and holds generations (rag.storage);
 # sources are absolute paths.
@@ -200,12 +200,24 @@ class Index:
             faiss_sentences = build_vector_index(sentence_vectors, specs.get("sentences", FLAT))
         self.faiss_passages, self.faiss_sentences = faiss_passages, faiss_sentences
         self.row = {p.id: i for i, p in enumerate(passages)}
+        self._languages: tuple[str, ...] | None = None
 
     # -------------------------------------------------------- the read API
 
     def passage(self, passage_id: str) -> Paragraph | None:
         row = self.row.get(passage_id)
         return self.passages[row] if row is not None else None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages its passages are written in, most passages first."""
+        if self._languages is None:
+            counts: dict[str, int] = {}
+            for p in self.passages:
+                lang = _passage_language(p, self.documents)
+                counts[lang] = counts.get(lang, 0) + 1
+            self._languages = tuple(sorted(counts, key=lambda k: -counts[k]))
+        return self._languages
 
     @property
     def vocabulary(self):
@@ -268,7 +280,7 @@ class Index:
             raise ValueError("nothing to index: the documents have no paragraphs")
         docs = {d.id: d for d in documents}
         sentences, owner = passage_sentences(passages, docs, config.analyzer)
-        texts = [p.text for p in passages]
+        texts = [searchable_text(p) for p in passages]
         # One embedding call for passages and sentences: a single-sentence passage
         # costs one extra row but keeps the two matrices simple to reason about.
         vectors = embedder.embed_passages(texts + sentences, batch_size=config.index.batch_size, progress=progress)
@@ -475,9 +487,17 @@ FLAT = {"type": "flat"}
 
 
 def _passage_language(passage: Paragraph, documents: dict[str, Document]) -> str:
-    """The language its document is written in, when the splitter and stemmer know it; else French."""
+    """The language a passage is analysed in: its own when detected, else its document's."""
+    if passage.language:
+        return passage.language
     doc = documents.get(passage.doc_id)
-    return doc.language if doc is not None and doc.language in LANGUAGES else "fr"
+    return doc.language if doc is not None else "en"
+
+
+def searchable_text(passage: Paragraph) -> str:
+    """What a passage is searched by: its text, after its context (a list item's lead-in,
+    a table row's header) when it has one; only the text itself is ever quoted."""
+    return f"{passage.context}\n{passage.text}" if passage.context else passage.text
 
 
 def passage_sentences(passages: Sequence[Paragraph], documents: dict[str, Document],
@@ -594,7 +614,7 @@ def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document], analyz
 
     corpus = []
     for p in passages:
-        corpus.append(terms(p.text, (_passage_language(p, docs),), stopwords=analyzer.stopwords) or [""])
+        corpus.append(terms(searchable_text(p), (_passage_language(p, docs),), stopwords=analyzer.stopwords) or [""])
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     return bm25

@@ -143,7 +143,7 @@ class Renvoi:
 
     def understand(self, question: str, history: Sequence[Turn] = ()) -> Query:
         """The question as a `Query`, with its vector (none for small talk)."""
-        query = understand(question, history, self.documents.values(), self.index.vocabulary)
+        query = understand(question, history, self.documents.values(), self.index.vocabulary, self.index.languages)
         if query.small_talk:
             return query
         vector = np.asarray(self.embedder.embed_queries([query.resolved])[0], dtype=np.float32)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Container, Iterable, Sequence
 
 from .records import Document, Query, Turn
-from .text import LANGUAGES, detect_language, fold, terms
+from .text import LANGUAGES, fold, identify, terms
 
 # Questions about the document rather than its content, per language-independent intent.
 _META_INTENTS = {
@@ -50,10 +50,11 @@ _SMALL_TALK_TAIL = re.compile(r"\s+(a vous|a toi|a tous|tout le monde|renvoi|you
 
 
 def understand(question: str, history: Sequence[Turn] = (), documents: Iterable[Document] = (),
-               vocabulary: Container[str] = frozenset()) -> Query:
+               vocabulary: Container[str] = frozenset(), languages: Sequence[str] = ()) -> Query:
     """The `Query` for `question` asked after `history`, over `documents` whose BM25
-    terms are `vocabulary` (to tell the years the corpus mentions)."""
-    talk = small_talk(question)
+    terms are `vocabulary` (to tell the years the corpus mentions) and whose passages
+    are written in `languages`."""
+    talk = small_talk(question, languages)
     if talk is not None:
         return Query(text=question, resolved=question, language=talk, small_talk=True)
     resolved = resolve_followup(question, history)
@@ -63,11 +64,21 @@ def understand(question: str, history: Sequence[Turn] = (), documents: Iterable[
     return Query(
         text=question,
         resolved=resolved,
-        language=detect_language(question),
+        language=question_language(question, languages),
         intents=frozenset(intents),
         named_document=named_document(resolved, documents),
         unknown_years=tuple(unknown_years(resolved, vocabulary)),
     )
+
+
+# The languages renvoi speaks to readers in (rag.messages): a question is told apart
+# among these and the corpus's own languages.
+READER_LANGUAGES = ("en", "fr", "de", "es", "it", "pt")
+
+
+def question_language(question: str, languages: Sequence[str] = ()) -> str:
+    """The language a question is written in, among the reader languages and the corpus's."""
+    return identify(question, tuple(dict.fromkeys([*READER_LANGUAGES, *languages])))[0]
 
 
 def document_intents(question: str) -> set[str]:
@@ -111,7 +122,7 @@ def named_document(question: str, documents: Iterable[Document]) -> str | None:
     return next(iter(named)) if len(named) == 1 else None
 
 
-def small_talk(question: str) -> str | None:
+def small_talk(question: str, languages: Sequence[str] = ()) -> str | None:
     """The language of a question that is only a greeting or a thanks ("Bonjour !",
     "thanks"), else None: such a message gets no passages, related or cited."""
     q = " ".join(re.sub(r"[^\w']+", " ", fold(question)).split())
@@ -119,4 +130,4 @@ def small_talk(question: str) -> str | None:
         q = _SMALL_TALK_TAIL.sub("", q)
     if q not in _SMALL_TALK:
         return None
-    return _SMALL_TALK[q] or detect_language(question)
+    return _SMALL_TALK[q] or question_language(question, languages)

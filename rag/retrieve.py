@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import Config
 from .index import Index
-from .query import DOCUMENT_INTENTS
+from .query import DOCUMENT_INTENTS, question_language
 from .records import Evidence, Hit, Query
 from .text import terms
 
@@ -130,6 +130,11 @@ class Retriever:
         self.settings = config.retrieval
         self.languages = config.analyzer.query_languages
 
+    def query_languages(self, language: str) -> tuple[str, ...]:
+        """The languages a question's BM25 terms are stemmed in: its own, the analyzer's
+        query languages and the corpus's, so that it meets passages written in any of them."""
+        return tuple(dict.fromkeys([language, *self.languages, *self.index.languages]))
+
     def query_vector(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
 
@@ -144,7 +149,8 @@ class Retriever:
         # (every source returns real rows: the index drops FAISS's -1 padding)
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
-    def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None) -> Scored:
+    def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None,
+              languages: tuple[str, ...] | None = None) -> Scored:
         check_mode(mode)
         ix = self.index
         if mode == "bm25":
@@ -153,7 +159,7 @@ class Retriever:
             query_vec = self.query_vector(question)
         bm25_all = None
         if mode != "dense":
-            q_terms = [t for t in terms(question, self.languages) if t in ix.bm25.vocab_dict]
+            q_terms = [t for t in terms(question, languages or self.languages) if t in ix.bm25.vocab_dict]
             bm25_all = ix.bm25.get_scores(q_terms) if q_terms else np.zeros(len(ix.passages), dtype=np.float32)
         rows = self.candidates(query_vec, bm25_all)
         if query_vec is not None:
@@ -173,13 +179,16 @@ class Retriever:
         under `mode` ("hybrid", "dense" or "bm25"). `query_vec`, when the caller has
         already embedded the question, saves embedding it again."""
         if isinstance(question, Query):
+            languages = self.query_languages(question.language)
             question, query_vec = question.resolved, question.vector if query_vec is None else query_vec
+        else:
+            languages = self.query_languages(question_language(question, self.index.languages))
         k = self.settings.k if k is None else k
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not question.strip():
             raise ValueError("the question is empty")
-        s = self.score(question, mode, query_vec)
+        s = self.score(question, mode, query_vec, languages)
         n = len(s.rows)
         if mode == "dense":
             fused = s.dense.astype(np.float64)
@@ -194,14 +203,14 @@ class Retriever:
                 [ranking(s.dense), matched], [1.0, self.settings.bm25_weight], self.settings.rrf_k, n
             )
         order = ranking(fused)[:k]
-        q_terms = set(terms(question, self.languages)) if mode == "bm25" else set()
+        q_terms = set(terms(question, languages)) if mode == "bm25" else set()
         hits = []
         for rank, j in enumerate(order, start=1):
             row = int(s.rows[j])
             passage = self.index.passages[row]
             srow = int(s.best_sentence_row[j])
             if srow == -2:
-                srow = self._lexical_best_sentence(row, q_terms)
+                srow = self._lexical_best_sentence(row, q_terms, languages)
             best = self.index.sentences[srow] if srow >= 0 else passage.text
             hits.append(Hit(rank=rank, passage=passage, score=float(fused[j]),
                             dense_score=float(s.dense[j]), bm25_score=float(s.bm25[j]), best_sentence=best))
@@ -211,13 +220,13 @@ class Retriever:
         """The evidence the composers read for `query`, from its `hits` (see the module doc)."""
         return gather(self.index, query, hits)
 
-    def _lexical_best_sentence(self, row: int, q: set[str]) -> int:
+    def _lexical_best_sentence(self, row: int, q: set[str], languages: tuple[str, ...]) -> int:
         """The sentence of passage `row` sharing most terms with the question's `q`."""
         ix = self.index
         start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
         if stop <= start:
             return -1
-        overlaps = [len(q & set(terms(ix.sentences[i], self.languages))) for i in range(start, stop)]
+        overlaps = [len(q & set(terms(ix.sentences[i], languages))) for i in range(start, stop)]
         return start + int(np.argmax(overlaps))
 
 

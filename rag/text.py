@@ -160,17 +160,28 @@ def check_language(lang: str) -> str:
     return lang
 
 
-@lru_cache(maxsize=1)
-def _identifier():
+@lru_cache(maxsize=8)
+def _identifier(candidates: tuple[str, ...] | None = None):
     from py3langid.langid import _load_identifier
 
-    return _load_identifier(norm_probs=True)
+    identifier = _load_identifier(norm_probs=True)
+    if candidates:
+        identifier.set_languages(list(candidates))
+    return identifier
 
 
-def identify(text: str) -> tuple[str, float]:
-    """The likeliest language of `text` among the 97 py3langid knows, and its probability."""
-    lang, prob = _identifier().classify(text)
+def identify(text: str, candidates: tuple[str, ...] | None = None) -> tuple[str, float]:
+    """The likeliest language of `text`, and its probability: among the 97 languages
+    py3langid knows, or among `candidates` (a short question is told apart far better
+    among the languages it can plausibly be in)."""
+    known = tuple(sorted(c for c in set(candidates or ()) if c in _known_languages()))
+    lang, prob = _identifier(known or None).classify(text)
     return lang, float(prob)
+
+
+@lru_cache(maxsize=1)
+def _known_languages() -> frozenset[str]:
+    return frozenset(_identifier().nb_classes)
 
 
 def document_language(text: str, default: str = "en") -> str:

@@ -109,7 +109,7 @@ def test_load_questions_names_file_and_line_of_malformed_json(tmp_path):
     ("change", "message"),
     [
         ({"kind": "trivia"}, r"unknown kind 'trivia'; allowed: fact, number"),
-        ({"lang": "de"}, r"unknown lang 'de'; allowed: fr, en"),
+        ({"lang": "German"}, r"unknown language 'German'; give an ISO 639-1 code"),
         ({"split": "dev"}, r"unknown split 'dev'"),
         ({"answerable": "yes"}, r"'answerable' must be a non-empty bool"),
         ({"footnotes": ["3"]}, r"footnotes must be positive integers"),
@@ -150,8 +150,24 @@ def test_load_thresholds_reads_bars_and_rejects_unknown_metrics(tmp_path):
 
 
 def test_shipped_thresholds_file_is_valid():
-    t = load_thresholds(Path(__file__).parent.parent / "eval" / "thresholds.toml")
-    assert any(b.metric == "retrieval.hybrid.hit_at_5" for b in t.bars)
+    from rag.corpora import corpora
+
+    root = Path(__file__).parent.parent
+    path = root / "eval" / "thresholds.toml"
+    for name in corpora(root):  # every corpus has its bars, and they parse
+        t = load_thresholds(path, name)
+        assert any(b.metric == "retrieval.hybrid.hit_at_5" for b in t.bars), name
+
+
+def test_thresholds_of_one_corpus_are_read_apart(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[a]\nsplit = 'tune'\n[a.retrieval.hybrid]\nhit_at_5 = 0.9\n[a.ingestion]\n"
+                    "content_sentences_kept = 0.98\n[b.answers]\nkey_fact_coverage = 0.5\n")
+    a = load_thresholds(path, "a")
+    assert a.split == "tune" and [b.metric for b in a.bars] == ["retrieval.hybrid.hit_at_5",
+                                                                "ingestion.content_sentences_kept"]
+    assert [b.metric for b in load_thresholds(path, "b").bars] == ["answers.key_fact_coverage"]
+    assert load_thresholds(path, "c").bars == ()
 
 
 # ---------------------------------------------------------------- gold passages

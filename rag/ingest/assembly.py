@@ -83,13 +83,14 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     suffix = path.suffix.lower()
     doc_id = doc_id or path.stem
     if suffix in (".html", ".htm", ".xhtml"):
-        return _html_document(path, text, doc_id)
+        return replace(_html_document(path, text, doc_id), format="html")
     if suffix in (".txt", ".md", ".markdown"):
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, unsupported(suffix))
-    return build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
+    doc = build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
+    return replace(doc, format="markdown" if suffix in (".md", ".markdown") else "text")
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
