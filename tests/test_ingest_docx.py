@@ -430,3 +430,28 @@ def test_a_document_without_text_is_an_error(tmp_path):
     with pytest.raises(IngestError) as e:
         ingest_file(path)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("member, data, expected", [
+    ("word/document.xml", b"<<<not xml", "malformed XML"),
+    ("word/document.xml", None, "missing part"),
+    ("word/document.xml", b'<?xml version="1.0"?><foo xmlns="urn:x"><bar/></foo>', "unexpected content"),
+    ("word/footnotes.xml", b"<<<not xml", "malformed XML"),
+])  # fmt: skip
+def test_a_damaged_part_is_a_one_line_error(tmp_path, member, data, expected):
+    d = docx.Document()
+    p = d.add_paragraph("Le glacier du Rhône a perdu un tiers de sa masse depuis 1900")
+    add_note_call(p, 1)
+    add_notes(d, {1: "Relevés suisses."})
+    good = tmp_path / "good.docx"
+    d.save(good)
+    path = tmp_path / "damaged.docx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            if info.filename != member:
+                out.writestr(info, src.read(info.filename))
+            elif data is not None:
+                out.writestr(info, data)
+    with pytest.raises(IngestError) as e:
+        ingest_file(path)
+    assert "damaged Word document" in str(e.value) and expected in str(e.value) and "\n" not in str(e.value)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -99,21 +100,36 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 def read_docx(path: Path) -> Parsed:
     """The parts, notes, metadata and left-out blocks of a .docx file; IngestError when it cannot be read."""
     path = Path(path)
-    document = _open(path)
-    reader = _Reader(document)
+    _check_signature(path)
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
     try:
-        return reader.read()
-    except (etree.XMLSyntaxError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        document = docx.Document(str(path))
+        return _Reader(document).read()
+    except PackageNotFoundError:
+        raise IngestError(path, "damaged Word document (not a readable zip package)") from None
+    except FileNotFoundError:
+        raise IngestError(path, "vanished while being read") from None
+    except etree.XMLSyntaxError as e:
+        raise IngestError(path, f"damaged Word document (malformed XML: {_one_line(e)})") from None
+    except KeyError as e:
+        raise IngestError(path, f"damaged Word document (missing part {_one_line(e)})") from None
+    except ValueError as e:
+        if "content type" in str(e):  # python-docx: a package of another kind (a spreadsheet, a presentation)
+            raise IngestError(path, f"not a Word document ({_one_line(e)})") from None
         raise IngestError(path, f"damaged Word document ({_one_line(e)})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:  # the zip's data is damaged
+        raise IngestError(path, f"damaged Word document ({_one_line(e)})") from None
+    except (AttributeError, TypeError) as e:  # python-docx meets a part whose XML is not what its type says
+        raise IngestError(path, f"damaged Word document (unexpected content: {_one_line(e)})") from None
 
 
 # --------------------------------------------------------------------------- opening
 
 
-def _open(path: Path):
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
+def _check_signature(path: Path) -> None:
+    """IngestError unless the file starts like a zip package (an encrypted or old Word file says so)."""
     try:
         with path.open("rb") as f:
             head = f.read(8)
@@ -129,18 +145,6 @@ def _open(path: Path):
         raise IngestError(path, "empty file")
     if not head.startswith(b"PK"):
         raise IngestError(path, "not a Word document (.docx is a zip package; this file is not one)")
-    try:
-        return docx.Document(str(path))
-    except PackageNotFoundError:
-        raise IngestError(path, "damaged Word document (not a readable zip package)") from None
-    except zipfile.BadZipFile as e:
-        raise IngestError(path, f"damaged Word document ({_one_line(e)})") from None
-    except KeyError as e:
-        raise IngestError(path, f"damaged Word document (missing part {_one_line(e)})") from None
-    except etree.XMLSyntaxError as e:
-        raise IngestError(path, f"damaged Word document (malformed XML: {_one_line(e)})") from None
-    except ValueError as e:  # python-docx: not a Word document (e.g. a spreadsheet package)
-        raise IngestError(path, f"not a Word document ({_one_line(e)})") from None
 
 
 def _encrypted(path: Path) -> bool:
@@ -781,7 +785,12 @@ class _Reader:
     # ------------------------------------------------------------------ metadata
 
     def _meta(self) -> Meta:
-        cp = self.document.core_properties
+        try:
+            cp = self.document.core_properties
+            cp.title  # noqa: B018 -- parsed lazily: a damaged part fails here
+        except (AttributeError, KeyError, ValueError, etree.XMLSyntaxError) as e:
+            self.dropped.append(Dropped("document properties", f"unreadable ({_one_line(e)})"))
+            return Meta()
         title = (cp.title or "").strip() or None
         authors = tuple(dict.fromkeys(a.strip() for a in (cp.author or "").split(";") if a.strip()))
         date = None
