@@ -21,6 +21,7 @@ from docx.oxml.ns import qn
 
 from rag.ingest import IngestError, citable_passages, ingest_file, ingest_paths
 from rag.ingest.docx import read_docx
+from rag.records import Dropped
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -272,6 +273,21 @@ def test_links_fields_tracked_changes_and_hidden_text(tmp_path):
     reasons = {x.text: x.reason for x in parsed.dropped}
     assert reasons.get("faible") == "tracked deletion"
     assert reasons.get("(note cachée)") == "hidden text"
+
+
+def test_a_word_hyphenated_at_a_line_break_is_joined_and_comments_are_left_out(tmp_path):
+    d = docx.Document()
+    p = raw_paragraph(d, '<w:r><w:t xml:space="preserve">La fonte des glaciers est un problème inter\u2010</w:t>'
+                         '<w:br/><w:t>national depuis les relevés franco-</w:t><w:br/>'
+                         '<w:t>suisses de 1900.</w:t></w:r>')
+    d.add_comment(p.runs, text="Vérifier la date des premiers relevés", author="Relecteur")
+    path = tmp_path / "hyphens.docx"
+    d.save(path)
+    parsed = read_docx(path)
+    assert [x.text for x in parsed.parts] == [
+        "La fonte des glaciers est un problème international depuis les relevés franco-suisses de 1900."]
+    assert Dropped("Vérifier la date des premiers relevés", "Word comment (a reviewer's note on the text)") \
+        in parsed.dropped
 
 
 def test_page_and_section_breaks_do_not_split_a_paragraph(tmp_path):

@@ -72,6 +72,7 @@ _M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _FOOTNOTES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes"
 _ENDNOTES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/endnotes"
+_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
 
 
 def _w(tag: str) -> str:
@@ -316,8 +317,8 @@ class _Reader:
         parts, dropped = self._settle(blocks)
         notes, note_dropped = self._notes(numbers, parts)
         meta = self._meta()
-        return Parsed("docx", tuple(parts), tuple(notes), meta,
-                      tuple(self.dropped + dropped + note_dropped + self._headers_footers()))  # fmt: skip
+        left_out = self.dropped + dropped + note_dropped + self._headers_footers() + self._comments()
+        return Parsed("docx", tuple(parts), tuple(notes), meta, tuple(left_out))
 
     # ------------------------------------------------------------------ block level
 
@@ -804,6 +805,19 @@ class _Reader:
             language = m.group(1).lower()
         return Meta(title=title, authors=authors, date=date, language=language)
 
+    def _comments(self) -> list[Dropped]:
+        """Reviewers' comments, which are about the text, not part of it."""
+        out: list[Dropped] = []
+        for rel in self.document.part.rels.values():
+            if rel.reltype != _COMMENTS or rel.is_external:
+                continue
+            root = etree.fromstring(rel.target_part.blob, _PARSER)
+            for comment in root.iter(_w("comment")):
+                text = _prose(" ".join("".join(t.text or "" for t in p.iter(_T)) for p in comment.iter(_P)))
+                if text:
+                    out.append(Dropped(text, "Word comment (a reviewer's note on the text)"))
+        return out
+
     def _headers_footers(self) -> list[Dropped]:
         """The text of running headers and footers, which are never part of the body."""
         out: list[Dropped] = []
@@ -872,8 +886,21 @@ def _is_toc_sdt(sdt) -> bool:
     return gallery is not None and "table of contents" in (gallery.get(_VAL) or "").lower()
 
 
+_HYPHEN_BREAK = re.compile(r"(?<=\w)([-\u2010\u00ad])[ \t]*\n[ \t]*(?=\w)")
+
+
 def _prose(raw: str) -> str:
-    """Running text: soft hyphens out, whitespace (tabs, line breaks) as single spaces; no-break spaces kept."""
+    """Running text: a word hyphenated at a manual line break joined (a hyphen-minus, which may be a
+    compound's, is kept; a hyphen U+2010 before a lower-case letter and a soft hyphen are not), soft
+    hyphens out, whitespace (tabs, line breaks) as single spaces; no-break spaces kept."""
+
+    def join(m: re.Match) -> str:
+        hyphen = m.group(1)
+        if hyphen == "\u2010":
+            return "" if raw[m.end()].islower() else hyphen
+        return "-" if hyphen == "-" else ""
+
+    raw = _HYPHEN_BREAK.sub(join, raw)
     return _SPACES.sub(" ", raw.replace("\u00ad", "")).strip()
 
 
