@@ -471,3 +471,30 @@ def test_a_damaged_part_is_a_one_line_error(tmp_path, member, data, expected):
     with pytest.raises(IngestError) as e:
         ingest_file(path)
     assert "damaged Word document" in str(e.value) and expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_text_box_is_read_once_and_a_table_of_contents_is_left_out(tmp_path):
+    d = docx.Document()
+    toc = parse_xml(
+        f'<w:sdt xmlns:w="{W_NS}"><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/>'
+        '</w:docPartObj></w:sdtPr><w:sdtContent><w:p><w:r><w:t>Mesures 3</w:t></w:r></w:p>'
+        '<w:p><w:r><w:t>Perspectives 5</w:t></w:r></w:p></w:sdtContent></w:sdt>')
+    d.element.body.insert(0, toc)
+    box = ('<w:txbxContent><w:p><w:r><w:t>Encadré : la grotte de glace est couverte de bâches.</w:t></w:r></w:p>'
+           '</w:txbxContent>')
+    raw_paragraph(d, (
+        '<w:r><w:t xml:space="preserve">Le glacier recule chaque année un peu plus vite.</w:t></w:r>'
+        '<w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+        f'<mc:Choice Requires="wps"><w:drawing><wrap>{box}</wrap></w:drawing></mc:Choice>'
+        f'<mc:Fallback><w:pict><wrap>{box}</wrap></w:pict></mc:Fallback></mc:AlternateContent></w:r>'
+    ))  # fmt: skip
+    d.add_paragraph("Le paragraphe suivant parle d'autre chose.")
+    path = tmp_path / "box.docx"
+    d.save(path)
+    parsed = read_docx(path)
+    assert [p.text for p in parsed.parts] == [
+        "Le glacier recule chaque année un peu plus vite.",
+        "Encadré : la grotte de glace est couverte de bâches.",
+        "Le paragraphe suivant parle d'autre chose.",
+    ]
+    assert {x.text for x in parsed.dropped if x.reason == "table of contents"} == {"Mesures 3", "Perspectives 5"}

@@ -3,9 +3,10 @@
 `read_docx` opens the package with python-docx and walks `word/document.xml`
 with lxml, in order:
 
-- paragraphs; headings from the paragraph style ("Heading 1".."Heading 6",
-  "Title") or an outline level (of the paragraph or its style); a "Title"
-  paragraph is the top level and the headings go one level below it;
+- paragraphs; headings from the paragraph style ("Heading 1".."Heading 9",
+  levels past 6 read as 6; "Title") or an outline level (of the paragraph or
+  its style); a "Title" paragraph is the top level and the headings go one
+  level below it;
 - list items (a paragraph with numbering, its own or its style's), whose
   context is the list's lead-in (the last sentence of the paragraph before the
   list when it ends with ":"; for a nested item, its parent item when that one
@@ -14,10 +15,11 @@ with lxml, in order:
   the header (the context of the other rows) when Word marks it as one (a
   repeated header row, a first-row table style, or all of it bold); a table of
   one column is a box and its paragraphs are read as body text;
-- code ("Source Code", "HTML Preformatted", "Plain Text"… styles, or a
-  paragraph set wholly in a monospaced font) kept verbatim, lines and
-  indentation included, consecutive code paragraphs making one block; quotes
-  ("Quote", "Block Text"…); definition lists ("Definition Term" + "Definition");
+- code ("Source Code", "HTML Preformatted", "Plain Text"… styles or styles
+  based on them, or a paragraph set wholly in a monospaced font) kept
+  verbatim, lines and indentation included, consecutive code paragraphs
+  making one block; quotes ("Quote", "Block Text"…); definition lists
+  ("Definition Term" + "Definition", the term being its definitions' context);
 - text boxes, after the paragraph that anchors them.
 
 Inline: hyperlink text is kept; of a field only its result is read (never its
@@ -25,8 +27,9 @@ code); tracked insertions are read and tracked deletions left out (the
 document as it would be once the changes are accepted); hidden text, comments,
 the table of contents (TOC styles or content control), running headers and
 footers are left out and listed in `dropped`; a page, column or section break
-never splits a paragraph (a paragraph cut by a section break and carried on
-in lower case after it is joined again).
+never splits a paragraph (a paragraph cut by a page or section break and
+carried on in lower case after it is joined again); a word hyphenated at a
+manual line break is joined; soft hyphens are dropped.
 
 Notes: each footnote or endnote reference becomes "[n]" at its place and the
 note's text a `Footnote(n, text, url)` (`url`: the note's first web link).
@@ -43,10 +46,11 @@ Metadata from the core properties: title, authors (the author field, split on
 
 A Word document converted from a web page may carry the page's furniture
 (navigation lists, sidebars, a copyright footer) before and after the text:
-runs of link lists and short lines at either end of the document are left
-out, when the page furniture classifier (`rag.ingest.furniture`) calls them
-so. A file that is not a Word package (broken, truncated, an old .doc) or is
-encrypted with a password raises `IngestError` with one line saying which.
+the run of link entries and short labels at either end of the document is
+left out when it reads as navigation (see `_trim_furniture`), and so is a
+copyright line closing the document. A file that is not a Word package
+(broken, truncated, an old .doc) or is encrypted with a password raises
+`IngestError` with one line saying which.
 """
 
 from __future__ import annotations
@@ -351,7 +355,8 @@ class _Reader:
         sid = self._style_id(ppr)
         chain = list(self._chain(sid))
         name = chain[0].name if chain else (sid or "")
-        key = name.lower().replace(" ", "").replace("-", "").replace("_", "")
+        keys = [_style_key(s.name) for s in chain] or [_style_key(name)]
+        key = keys[0]
         inline = _Inline()
         self._walk(p, inline, self._run_style_flags(chain))
         raw = inline.value()
@@ -359,7 +364,7 @@ class _Reader:
             gone = _SPACES.sub(" ", "".join(kind_text)).strip()
             if gone:
                 self.dropped.append(Dropped(gone, why))
-        code_style = bool(_CODE_STYLE.search(key))
+        code_style = any(_CODE_STYLE.search(k) for k in keys)
         monospaced = inline.chars > 0 and inline.mono_chars >= inline.chars  # every character in a monospaced font
         if ppr is not None and ppr.find(_w("pageBreakBefore")) is not None:
             breaks_before = bool(_on(ppr.find(_w("pageBreakBefore"))))
@@ -386,7 +391,7 @@ class _Reader:
             block.kind = "term"
         elif _DEFINITION_STYLE.search(key):
             block.kind = "definition"
-        elif _QUOTE_STYLE.search(key):
+        elif any(_QUOTE_STYLE.search(k) for k in keys):
             block.kind = "quote"
         elif monospaced:
             block.kind = "code"
@@ -852,6 +857,11 @@ def child_boxes(el) -> list:
             continue
         out.append(box)
     return out
+
+
+def _style_key(name: str) -> str:
+    """A style name as the patterns match it: lower case, without spaces, hyphens or underscores."""
+    return re.sub(r"[\s_-]+", "", name.lower())
 
 
 def _first_row_look(look) -> bool:
