@@ -185,6 +185,12 @@ def test_list_items_carry_their_lead_in(tmp_path):
     d.add_paragraph("Un paragraphe après la liste, qui n'en fait pas partie.")
     d.add_paragraph("Une liste sans phrase d'introduction suit ce paragraphe")
     d.add_paragraph("premier point sans contexte", style="List Number")
+    d.add_paragraph("Les mesures se font ainsi :")
+    d.add_paragraph("planter une balise dans la glace ;", style="List Bullet")
+    d.add_paragraph("Par exemple une balise de bois de deux mètres.")  # inside the list
+    d.add_paragraph("relever sa hauteur chaque automne.", style="List Bullet")
+    d.add_heading("Une autre section", level=1)
+    d.add_paragraph("une liste de la même numérotation, sans introduction", style="List Bullet")
     path = tmp_path / "listes.docx"
     d.save(path)
 
@@ -195,6 +201,8 @@ def test_list_items_carry_their_lead_in(tmp_path):
     assert one(doc, "poussières").context == "Trois causes sont connues :"
     assert one(doc, "après la liste").context is None
     assert one(doc, "premier point").context is None
+    assert one(doc, "relever sa hauteur").context == "Les mesures se font ainsi :"
+    assert one(doc, "même numérotation").context is None
 
 
 def test_table_rows_with_their_header(tmp_path):

@@ -964,27 +964,34 @@ def _lead_in(text: str) -> str | None:
     return sentences[-1].strip() if sentences else t
 
 
+_RESUME_AFTER = 3  # blocks (paragraphs, code) a list may be interrupted by and resume with its lead-in
+
+
 def _lead_ins(blocks: list[_Block]) -> None:
-    """Give each list item its context: the lead-in of its list, or its parent item ending with ':'."""
-    leads: dict[str | None, str | None] = {}
+    """Give each list item its context: the lead-in of its list, or its parent item ending with ':'.
+
+    A list interrupted by a few paragraphs or code blocks inside it (not by a
+    heading or a table) and resumed with the same numbering keeps its lead-in."""
+    leads: dict[str | None, str | None] = {}  # numbering -> lead-in of the list that uses it
     lead: str | None = None
-    stack: list[_Block] = []  # open items by level
+    stack: list[_Block] = []  # open items, by level
+    since = 0  # blocks since the last item
     for i, b in enumerate(blocks):
         if b.kind != "item":
+            since += 1
+            if b.kind in ("heading", "title", "row") or since > _RESUME_AFTER:
+                leads.clear()
             continue
         prev = blocks[i - 1] if i else None
         if prev is None or prev.kind != "item":
             found = _lead_in(prev.text) if prev is not None and prev.kind in ("paragraph", "quote") else None
-            if found:
-                lead = found
+            resumed = b.num in leads and not found
+            if not resumed:
+                leads.clear()
                 stack = []
-            else:
-                lead = leads.get(b.num)  # a list resumed after a paragraph inside it
-                if lead is None:
-                    stack = []
-            leads[b.num] = lead
-        else:
-            leads.setdefault(b.num, lead)
+            lead = leads[b.num] if resumed else found
+        leads.setdefault(b.num, lead)
+        since = 0
         stack = [x for x in stack if x.level < b.level]
         parent = next((x for x in reversed(stack) if x.text.rstrip().endswith(":")), None)
         b.context = parent.text if parent is not None else lead
