@@ -185,7 +185,9 @@ def test_list_items_carry_their_lead_in(tmp_path):
     d.add_paragraph("Un paragraphe après la liste, qui n'en fait pas partie.")
     d.add_paragraph("Une liste sans phrase d'introduction suit ce paragraphe")
     d.add_paragraph("premier point sans contexte", style="List Number")
-    d.add_paragraph("Les mesures se font ainsi :")
+    lead = d.add_paragraph("Les mesures se font ainsi :")
+    add_note_call(lead, 1)
+    add_notes(d, {1: "Protocole du réseau suisse."})
     d.add_paragraph("planter une balise dans la glace ;", style="List Bullet")
     d.add_paragraph("Par exemple une balise de bois de deux mètres.")  # inside the list
     d.add_paragraph("relever sa hauteur chaque automne.", style="List Bullet")

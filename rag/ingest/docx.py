@@ -957,7 +957,8 @@ def _merge_code(blocks: list[_Block]) -> list[_Block]:
 
 
 def _lead_in(text: str) -> str | None:
-    t = text.strip()
+    """The sentence introducing a list: the last of a paragraph ending with ':' (a note call after it left out)."""
+    t = re.sub(r"(?:\s*\[\d+\])+$", "", text.strip())
     if not t.endswith(":"):
         return None
     sentences = cut_sentences(t)
@@ -993,8 +994,8 @@ def _lead_ins(blocks: list[_Block]) -> None:
         leads.setdefault(b.num, lead)
         since = 0
         stack = [x for x in stack if x.level < b.level]
-        parent = next((x for x in reversed(stack) if x.text.rstrip().endswith(":")), None)
-        b.context = parent.text if parent is not None else lead
+        parent = next((x for x in reversed(stack) if _lead_in(x.text)), None)
+        b.context = _lead_in(parent.text) if parent is not None else lead
         stack.append(b)
 
 
