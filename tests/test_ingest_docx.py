@@ -275,11 +275,17 @@ def test_links_fields_tracked_changes_and_hidden_text(tmp_path):
         '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
         '<w:r><w:t>, selon l’étude.</w:t></w:r>'
     ))  # fmt: skip
+    # a paragraph mark deleted with tracked changes: the two paragraphs are one
+    raw_paragraph(d, '<w:pPr><w:rPr><w:del w:id="3" w:author="A"/></w:rPr></w:pPr>'
+                     '<w:r><w:t>Le recul atteint 1400 mètres</w:t></w:r>')
+    d.add_paragraph("depuis le début des relevés.")
     path = tmp_path / "inline.docx"
     d.save(path)
     parsed = read_docx(path)
-    (part,) = parsed.parts
-    assert part.text == "Les relevés du réseau GLAMOS montrent une perte record en 2022, selon l’étude."
+    assert [p.text for p in parsed.parts] == [
+        "Les relevés du réseau GLAMOS montrent une perte record en 2022, selon l’étude.",
+        "Le recul atteint 1400 mètres depuis le début des relevés.",
+    ]
     reasons = {x.text: x.reason for x in parsed.dropped}
     assert reasons.get("faible") == "tracked deletion"
     assert reasons.get("(note cachée)") == "hidden text"

@@ -23,8 +23,9 @@ with lxml, in order:
 - text boxes, after the paragraph that anchors them.
 
 Inline: hyperlink text is kept; of a field only its result is read (never its
-code); tracked insertions are read and tracked deletions left out (the
-document as it would be once the changes are accepted); hidden text, comments,
+code); tracked insertions are read and tracked deletions left out, a
+deleted paragraph mark joining two paragraphs (the document as it would be
+once the changes are accepted); hidden text, comments,
 the table of contents (TOC styles or content control), running headers and
 footers are left out and listed in `dropped`; a page, column or section break
 never splits a paragraph (a paragraph cut by a page or section break and
@@ -245,6 +246,7 @@ class _Block:
     link_chars: int = 0
     break_before: bool = False  # starts on a new page or section
     break_after: bool = False  # ends a section or a page
+    mark_deleted: bool = False  # its paragraph mark is a tracked deletion: it runs on into the next paragraph
     table: int = 0  # which table a row belongs to (1-based), 0 outside tables
     dropped: str | None = None  # why it is left out, when it is
 
@@ -371,9 +373,11 @@ class _Reader:
         else:
             breaks_before = bool(_first(s.page_break_before for s in chain))
         section_end = ppr is not None and ppr.find(_w("sectPr")) is not None
+        mark = ppr.find(_w("rPr")) if ppr is not None else None
+        block_mark_deleted = mark is not None and mark.find(_w("del")) is not None
         block = _Block("paragraph", "", link_chars=inline.link_chars,
                        break_before=breaks_before or inline.page_break_first,
-                       break_after=inline.page_break_last or section_end)  # fmt: skip
+                       break_after=inline.page_break_last or section_end, mark_deleted=block_mark_deleted)  # fmt: skip
         level = self._heading_level(ppr, chain, name)
         numbering = self._numbering(ppr, chain)
         if _TOC_STYLE.match(name.strip()):
@@ -763,6 +767,7 @@ class _Reader:
                     dropped.append(Dropped(b.text, b.dropped))
                 continue
             kept.append(b)
+        kept = _join_deleted_marks(kept)
         kept = _join_breaks(kept)
         kept = _merge_code(kept)
         kept = [b for b in kept if b.text.strip()]
@@ -925,6 +930,22 @@ def _code_text(raw: str) -> str:
 
 
 # --------------------------------------------------------------------------- structure over blocks
+
+
+def _join_deleted_marks(blocks: list[_Block]) -> list[_Block]:
+    """A paragraph whose mark is a tracked deletion is one paragraph with the next, as once the change is accepted."""
+    out: list[_Block] = []
+    joining = False
+    for b in blocks:
+        if joining and out and b.text.strip():
+            prev = out[-1]
+            out[-1] = replace(prev, text=_prose(f"{prev.text} {b.text}"), link_chars=prev.link_chars + b.link_chars,
+                              break_after=b.break_after, mark_deleted=b.mark_deleted)  # fmt: skip
+            joining = b.mark_deleted
+            continue
+        out.append(b)
+        joining = b.mark_deleted and b.kind not in ("code", "row") and bool(b.text.strip())
+    return out
 
 
 def _join_breaks(blocks: list[_Block]) -> list[_Block]:
