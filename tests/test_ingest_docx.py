@@ -12,6 +12,8 @@ from pathlib import Path
 
 import docx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
@@ -514,3 +516,44 @@ def test_a_text_box_is_read_once_and_a_table_of_contents_is_left_out(tmp_path):
         "Le paragraphe suivant parle d'autre chose.",
     ]
     assert {x.text for x in parsed.dropped if x.reason == "table of contents"} == {"Mesures 3", "Perspectives 5"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=3000), st.sampled_from([b"", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]))
+def test_arbitrary_bytes_named_docx_are_reported_in_one_line(tmp_path, data, head):
+    path = tmp_path / "file.docx"
+    path.write_bytes(head + data)
+    corpus = ingest_paths([path])
+    assert len(corpus.documents) + len(corpus.issues) == 1
+    assert all("\n" not in issue.message for issue in corpus.issues)
+
+
+@pytest.fixture(scope="module")
+def sample_docx(tmp_path_factory) -> bytes:
+    d = docx.Document()
+    d.add_heading("Glaciers", level=1)
+    p = d.add_paragraph("Le glacier du Rhône a perdu un tiers de sa masse depuis 1900")
+    add_note_call(p, 1)
+    add_notes(d, {1: "Relevés suisses."})
+    d.add_paragraph("une cause", style="List Bullet")
+    d.add_table(rows=2, cols=2).cell(0, 0).text = "Rhône"
+    path = tmp_path_factory.mktemp("sample") / "sample.docx"
+    d.save(path)
+    return path.read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6),
+       st.floats(0.05, 1))
+def test_a_damaged_word_file_is_read_or_reported_in_one_line(tmp_path, sample_docx, flips, keep):
+    data = bytearray(sample_docx[: max(1, int(len(sample_docx) * keep))])
+    for where, value in flips:
+        data[int(where * len(data))] = value
+    path = tmp_path / "damaged.docx"
+    path.write_bytes(bytes(data))
+    try:
+        doc = ingest_file(path)
+    except IngestError as e:
+        assert "\n" not in str(e)
+    else:
+        assert doc.paragraphs
