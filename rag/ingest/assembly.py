@@ -25,8 +25,8 @@ from .decode import IngestError, read_file
 from .docx import read_docx
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
-from .structured import Parsed, assemble
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
+from .structured import Parsed, assemble
 from .zones import block_zones
 
 
