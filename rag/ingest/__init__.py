@@ -19,6 +19,9 @@ It does not embed, index or search, and never special-cases a site: every rule
 is a pattern of articles in general. Errors a user can fix raise `IngestError`
 (one line naming the file); `ingest_paths` turns them into `IngestIssue`s and
 goes on with the other files. This file only re-exports.
+
+A Word document (.docx) states its own structure: `docx` reads it into the
+parts, notes and metadata of `structured`, which assembles the document.
 """
 
 from .assembly import (

@@ -22,9 +22,11 @@ from .blocks import Block, text_blocks, title_text
 from .body import body_items, sections_and_paragraphs
 from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
+from .docx import read_docx
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
+from .structured import Parsed, assemble
 from .zones import block_zones
 
 
@@ -78,12 +80,14 @@ def ingest_file(path: Path) -> Document:
 
 
 def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document:
-    """Parse already-decoded `text`, read from `path` (its suffix tells the format);
-    the document id is `doc_id`, by default the file's stem."""
+    """Parse already-decoded `text`, read from `path` (its suffix tells the format; a .docx
+    is read from `path` itself); the document id is `doc_id`, by default the file's stem."""
     suffix = path.suffix.lower()
     doc_id = doc_id or path.stem
     if suffix in (".html", ".htm", ".xhtml"):
         return replace(_html_document(path, text, doc_id), format="html")
+    if suffix == ".docx":  # read from the file itself: `text` is not used
+        return _structured_document(path, doc_id, read_docx(path))
     if suffix in (".txt", ".md", ".markdown"):
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
@@ -91,6 +95,14 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
         raise IngestError(path, unsupported(suffix))
     doc = build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
     return replace(doc, format="markdown" if suffix in (".md", ".markdown") else "text")
+
+
+def _structured_document(path: Path, doc_id: str, parsed: Parsed) -> Document:
+    """A document whose format states its structure (see `rag.ingest.structured`)."""
+    try:
+        return assemble(doc_id, str(path), parsed)
+    except ValueError as e:
+        raise IngestError(path, str(e)) from None
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
