@@ -247,6 +247,56 @@ def chat_cmd(
         demo.close()
 
 
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens the API to your network "
+                             "(an API key is then required)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    api_key: str = typer.Option(None, "--api-key", envvar="RENVOI_API_KEY", help="Key clients must send "
+                                "(Authorization: Bearer KEY, or X-API-Key: KEY); required when --host listens "
+                                "beyond this machine (also RENVOI_API_KEY)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Questions answered at once (default: one per core)."),
+    index_dir: Path = INDEX_DIR_OPT,
+    model: str = MODEL_OPT,
+    llm: str = LLM_OPT,
+    llm_url: str = LLM_URL_OPT,
+    llm_model: str = LLM_MODEL_OPT,
+) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs); the index is loaded, or built, in the background."""
+    import logging
+
+    if api_key is not None and not api_key.strip():
+        raise UserError("--api-key is empty", code=2)
+    if not is_loopback_host(host) and not api_key:
+        raise UserError(f"--host {host or '0.0.0.0'} opens the API beyond this machine: give a key with "
+                        "--api-key KEY (or RENVOI_API_KEY)", code=2)
+    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    from .serve import bind, run
+
+    try:
+        sock = bind(host, port)
+    except OSError as e:
+        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port or --host") from e
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("renvoi: %(message)s"))
+    log = logging.getLogger("renvoi.serve")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"renvoi: API at http://{shown}:{sock.getsockname()[1]}/v1 (docs at /docs; Ctrl+C to stop); "
+               "opening the index…")
+
+    def open_pipeline():
+        r = _open_for_answers(config)
+        return r
+
+    with sock:
+        problem = run(open_pipeline, sock, api_key=api_key, workers=workers)
+    if problem is not None:
+        raise UserError(f"stopped: {problem}")
+
+
 def is_loopback_host(host: str) -> bool:
     """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
     import ipaddress

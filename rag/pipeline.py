@@ -16,6 +16,7 @@ generative answer. It neither parses files, ranks passages nor writes prose.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ import numpy as np
 
 from .config import BACKENDS, Config
 from .index import Index, as_recorded, open_index, recorded_settings
-from .query import understand
+from .query import resolve_followup, small_talk, understand
 from .records import Answer, Document, Hit, Paragraph, Query, Turn
 from .retrieve import Retriever
 
@@ -59,7 +60,11 @@ class Draft:
 
 
 class Renvoi:
-    """A loaded index with its models: understand, search, ask."""
+    """A loaded index with its models: understand, search, ask.
+
+    One instance may answer from several threads at once (the HTTP API, the chat
+    page): the models it loads lazily are created once, under a lock, and the
+    stages keep no state of their own between questions."""
 
     def __init__(self, config: Config, index: Index, embedder=None):
         # the index is searched as it was built: its analyzer cuts the questions too
@@ -68,6 +73,7 @@ class Renvoi:
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._generator = None  # the language model, loaded on first generative answer
+        self._loading = threading.RLock()  # reentrant: the retriever is made with the embedder
 
     @classmethod
     def open(
@@ -101,15 +107,52 @@ class Renvoi:
     @property
     def embedder(self):
         if self._embedder is None:
-            # Questions are embedded by the backend that embedded the index.
-            backend = self.index.manifest.settings.get("backend", self.config.index.backend)
-            self._embedder = _load_embedder(self.config.with_(backend=backend))
-            if self._embedder.model_id != self.index.manifest.model_id:
-                raise ValueError(
-                    f"the index was built with {self.index.manifest.model_id!r} but the model is "
-                    f"{self._embedder.model_id!r}; rebuild it with `renvoi index`"
-                )
+            with self._loading:
+                if self._embedder is None:
+                    # Questions are embedded by the backend that embedded the index.
+                    backend = self.index.manifest.settings.get("backend", self.config.index.backend)
+                    embedder = _load_embedder(self.config.with_(backend=backend))
+                    if embedder.model_id != self.index.manifest.model_id:
+                        raise ValueError(
+                            f"the index was built with {self.index.manifest.model_id!r} but the model is "
+                            f"{embedder.model_id!r}; rebuild it with `renvoi index`"
+                        )
+                    self._embedder = embedder
         return self._embedder
+
+    def share(self) -> "Renvoi":
+        """This pipeline, ready to answer from several threads at once: its models loaded
+        now, and the questions asked together embedded in batches where batching gives
+        the same vectors (`rag.batching`). Returns self."""
+        from .batching import QueryBatcher
+
+        with self._loading:
+            if not isinstance(self.embedder, QueryBatcher):
+                self._embedder = QueryBatcher(self.embedder)
+                self._retriever = None  # made again over the batcher
+            _ = self.retriever
+            if self.config.generative:
+                _ = self.generator
+        return self
+
+    def close(self) -> None:
+        """Stop what `share` started (the batcher's worker); the pipeline still answers."""
+        from .batching import QueryBatcher
+
+        with self._loading:
+            if isinstance(self._embedder, QueryBatcher):
+                self._embedder.close()
+                self._embedder = self._embedder.embedder
+                self._retriever = None
+
+    def history(self, exchanges: Sequence[tuple[str, str]]) -> list[Turn]:
+        """The turns of a conversation given as (question, answer text) pairs, each
+        question resolved against the ones before it as the pipeline resolved it."""
+        turns: list[Turn] = []
+        for question, answer in exchanges:
+            talk = small_talk(question, self.index.languages) is not None  # a greeting is never a follow-up
+            turns.append(Turn(question, answer, question if talk else resolve_followup(question, turns)))
+        return turns
 
     @property
     def embedded_by(self) -> str:
@@ -127,16 +170,20 @@ class Renvoi:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(self.index, self.embedder, self.config)
+            with self._loading:
+                if self._retriever is None:
+                    self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
     @property
     def generator(self):
         """The configured language model (`config.llm`), loaded once."""
         if self._generator is None:
-            from .compose.llm import load_generator
+            with self._loading:
+                if self._generator is None:
+                    from .compose.llm import load_generator
 
-            self._generator = load_generator(self.config.llm)
+                    self._generator = load_generator(self.config.llm)
         return self._generator
 
     # -------------------------------------------------------- stages

@@ -12,6 +12,7 @@ This module does not embed, index or rank anything.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -142,9 +143,24 @@ def _bm25s_stopwords():
     return module
 
 
-@lru_cache(maxsize=None)
+# Stemmers and sentence segmenters keep state between calls (PyStemmer's buffers and
+# cache, pysbd's text being cut): each thread of a server answering in parallel gets its own.
+_per_thread = threading.local()
+
+
+def _own(kind: str, key: str, make):
+    made = _per_thread.__dict__.setdefault(kind, {})
+    if key not in made:
+        made[key] = make(key)
+    return made[key]
+
+
 def _stemmer(lang: str):
-    """The Snowball stemmer of `lang`, or None when PyStemmer has none (words are then only folded)."""
+    """This thread's Snowball stemmer of `lang`, or None when PyStemmer has none (words are then only folded)."""
+    return _own("stemmer", lang, _make_stemmer)
+
+
+def _make_stemmer(lang: str):
     import Stemmer
 
     return Stemmer.Stemmer(SNOWBALL[lang]) if lang in SNOWBALL else None
@@ -224,8 +240,12 @@ def terms(text: str, langs: tuple[str, ...] = ("fr",), stopwords: bool = True) -
     return out
 
 
-@lru_cache(maxsize=4)
 def _segmenter(lang: str):
+    """This thread's pysbd segmenter of `lang`."""
+    return _own("segmenter", lang, _make_segmenter)
+
+
+def _make_segmenter(lang: str):
     import pysbd
 
     return pysbd.Segmenter(language=lang, clean=False, char_span=True)
