@@ -232,6 +232,9 @@ class Query:
     unknown_years: tuple[str, ...] = ()
     small_talk: bool = False
     vector: Any = field(default=None, compare=False, repr=False)  # numpy (dim,), set by the pipeline
+    # Mean and spread of its similarity to the corpus's sentences, set by the pipeline:
+    # a sentence's similarity is judged against them, whatever the embedder's scale.
+    background: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

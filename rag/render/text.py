@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ..messages import words
+from ..messages import language_name, say, words
 from ..records import Answer, Citation, Claim, Document, Footnote, Hit, Paragraph
 
 RELATED = 3  # closest passages listed with an abstention
@@ -37,16 +37,33 @@ def where(passage: Paragraph, lang: str) -> str:
 
 
 def who(claim: Claim, citation: Citation | None, lang: str) -> str:
-    """Whom a quoted claim is attributed to, as the answer line says it ("Cyrille Bret écrit")."""
+    """Whom a quoted claim is attributed to, as the answer line says it ("Cyrille Bret écrit",
+    "X répond"); a part of the document that nobody signs is named as what it is (the
+    document details, the author biography, the lead); anything else stands alone."""
     w = words(lang)
-    if citation is not None and citation.passage.kind == "meta":
-        return w["place.meta"].capitalize()
+    kind = citation.passage.kind if citation is not None else None
+    if kind in ("meta", "bio", "lead"):
+        return w[f"place.{kind}"].capitalize()
     a = claim.attribution
     if a is None:
         return ""
     if a.role == "speaker":
         return f"{a.name} {w['asks'] if a.asks else w['answers']}"
     return f"{a.name} {w['says']}"
+
+
+def quotes_language(answer: Answer) -> str | None:
+    """The language the cited passages are written in, when they share one."""
+    langs = {c.passage.language or c.document.language for c in answer.citations}
+    return langs.pop() if len(langs) == 1 else None
+
+
+def lead_in(answer: Answer) -> str:
+    """"According to the documents:", naming the quotes' language when it is not the question's."""
+    quoted = quotes_language(answer)
+    if quoted and quoted != answer.language:
+        return say(answer.language, "answer.quoted", language=language_name(quoted, answer.language))
+    return say(answer.language, "answer")
 
 
 def calls_in(text: str, passage: Paragraph, document: Document | None) -> tuple[Footnote, ...]:
@@ -86,11 +103,12 @@ def answer_text(answer: Answer, documents: Mapping[str, Document]) -> str:
         return "\n".join([w["abstain"], *related_lines(answer.hits, documents, answer.language)])
     if any(not c.quoted for c in answer.claims):
         return generated_text(answer)
-    lines = [w["answer"]]
+    lines = [lead_in(answer)]
     for claim in answer.claims:
         citation = citation_of(answer, claim.markers[0]) if claim.markers else None
         marks = "".join(f"[{n}]" for n in claim.markers)
-        lines.append(f"- {who(claim, citation, answer.language)}{w['colon']} « {claim.text} » {marks}")
+        label = who(claim, citation, answer.language)
+        lines.append(f"- {label}{w['colon']} « {claim.text} » {marks}" if label else f"- « {claim.text} » {marks}")
     if answer.show_notes:
         for c in answer.citations:
             for f in c.footnotes:
