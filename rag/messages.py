@@ -2,8 +2,9 @@
 
 Renderers (`rag.render`) write every lead-in, notice, place name and label from
 here; the generative prompt takes its abstention sentence from here, so that a
-language model's "the documents do not answer" reads as renvoi's. A language
-without an entry falls back to English. Data and lookups only.
+language model's "the documents do not answer" reads as renvoi's. A key a
+language lacks falls back to English (so does a language without an entry).
+Data and lookups only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "fiche de l'article", "place.bio": "biographie de l'auteur", "place.lead": "chapô",
         "place.comment": "commentaire",
         "sources": "Sources", "notes": "Notes", "no_date": "s.d.",
+        "quoted": "« {} »",
         "page.related": "Passages proches — non cités", "page.open": "Afficher ce paragraphe dans son contexte",
         "page.hits": "Passages retrouvés et leurs scores", "page.rank": "rang", "page.doc": "document",
         "page.where": "où", "page.fused": "fusionné", "page.dense": "dense", "page.bm25": "BM25",
@@ -46,6 +48,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "article details", "place.bio": "author biography", "place.lead": "lead",
         "place.comment": "comment",
         "sources": "Sources", "notes": "Notes", "no_date": "n.d.",
+        "quoted": "“{}”",
         "page.related": "Related passages — not cited", "page.open": "Show this paragraph in context",
         "page.hits": "Retrieved passages and their scores", "page.rank": "rank", "page.doc": "document",
         "page.where": "where", "page.fused": "fused", "page.dense": "dense", "page.bm25": "BM25",
@@ -61,12 +64,43 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page.placeholder": "Click a marker [n] or a source under an answer (or pick one above) to read "
                             "the cited paragraph in its context.",
     },
+    # Only what references and exports say (rag.render.cite, rag.render.markdown);
+    # the rest of these tables is English until it is written.
+    "de": {
+        "note": "Anmerkung", "colon": ":", "paragraph": "¶", "page": "S.", "no_date": "o. J.",
+        "quoted": "„{}“", "sources": "Quellen", "notes": "Anmerkungen",
+        "place.meta": "Angaben zum Artikel", "place.bio": "Biografie des Autors", "place.lead": "Vorspann",
+        "place.comment": "Kommentar",
+    },
+    "es": {
+        "note": "nota", "colon": ":", "paragraph": "¶", "page": "p.", "no_date": "s. f.",
+        "quoted": "«{}»", "sources": "Fuentes", "notes": "Notas",
+        "place.meta": "ficha del artículo", "place.bio": "biografía del autor", "place.lead": "entradilla",
+        "place.comment": "comentario",
+    },
+    "it": {
+        "note": "nota", "colon": ":", "paragraph": "¶", "page": "p.", "no_date": "s.d.",
+        "quoted": "«{}»", "sources": "Fonti", "notes": "Note",
+        "place.meta": "scheda dell'articolo", "place.bio": "biografia dell'autore", "place.lead": "sommario",
+        "place.comment": "commento",
+    },
+    "pt": {
+        "note": "nota", "colon": ":", "paragraph": "¶", "page": "p.", "no_date": "s.d.",
+        "quoted": "“{}”", "sources": "Fontes", "notes": "Notas",
+        "place.meta": "ficha do artigo", "place.bio": "biografia do autor", "place.lead": "lide",
+        "place.comment": "comentário",
+    },
 }
+
+# The languages renvoi has words in (those a reader can choose, e.g. `cite --lang`).
+LANGUAGES = tuple(MESSAGES)
+# Each table completed by English, once.
+_TABLES = {lang: {**MESSAGES[FALLBACK], **table} for lang, table in MESSAGES.items()}
 
 
 def words(lang: str) -> dict[str, str]:
-    """The message table of `lang`, English when renvoi does not speak it."""
-    return MESSAGES.get(lang) or MESSAGES[FALLBACK]
+    """The message table of `lang`, each missing word (or the whole table) in English."""
+    return _TABLES.get(lang) or _TABLES[FALLBACK]
 
 
 def say(lang: str, key: str) -> str:
