@@ -13,8 +13,12 @@ from citeproc import CitationItem, CitationStylesBibliography, CitationStylesSty
 from citeproc.source.json import CiteProcJSON
 from markdown_it import MarkdownIt
 
+import rag.pipeline
+from rag.cli import main
 from rag.records import Document, Footnote, NoteCall, Paragraph
-from rag.render.cite import cite, cite_key, name_parts, passage_citation
+from rag.render.cite import STYLES, cite, cite_key, name_parts, passage_citation
+
+from conftest import GLACIERS_ARTICLE, HashEmbedder
 
 FIRST = "Le Rhône a perdu 30 % de sa masse [3]."
 SECOND = "Les guides parlent d'un « deuil » [4]."
@@ -151,3 +155,45 @@ def test_unknown_style_or_language_is_named_with_the_allowed_ones():
         cite(passage_citation(p, d), "apa", "fr")
     with pytest.raises(ValueError, match=r"'xx'; allowed: fr, en, de, es, it, pt"):
         cite(passage_citation(p, d), "text", "xx")
+
+
+# ---------------------------------------------------------------- renvoi cite
+
+
+def test_cli_cites_a_passage_of_the_index_without_a_model(tmp_path, monkeypatch, capsys):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    assert main(["index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)]) == 0
+
+    def no_model(config):
+        raise AssertionError("cite loaded an embedding model")
+
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", no_model)
+    capsys.readouterr()
+    out = {}
+    for style in STYLES:
+        assert main(["cite", "glaciers:p1", "--style", style, "--lang", "fr", "--index-dir", str(index_dir)]) == 0
+        out[style] = capsys.readouterr().out
+    assert out["text"].splitlines()[0] == ("Jeanne Martin, « Les glaciers des Alpes fondent plus vite que prévu », "
+                                           "2 janvier 2020, ¶ 1.")
+    assert out["text"].splitlines()[-1] == "Note 1 : Relevés glaciologiques suisses, https://example.org/glamos"
+    entry = bibtexparser.parse_string(out["bibtex"]).entries[0]
+    assert entry.key == "martin2020glaciers-p1" and entry["note"] == "¶ 1"
+    assert json.loads(out["csl-json"])[0]["issued"] == {"date-parts": [[2020, 1, 2]]}
+    assert "<https://example.org/glamos>" in out["markdown"]
+
+    monkeypatch.setenv("LANGUAGE", "de_DE")  # the reader's locale when --lang is not given
+    assert main(["cite", "glaciers:p1", "--index-dir", str(index_dir)]) == 0
+    assert "2. Januar 2020" in capsys.readouterr().out
+
+    assert main(["cite", "glaciers:p9", "--index-dir", str(index_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'glaciers:p9'" in err and "renvoi search" in err
+    for flag, value in (("--style", "apa"), ("--lang", "xx")):
+        assert main(["cite", "glaciers:p1", flag, value, "--index-dir", str(index_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and repr(value) in err and "allowed:" in err
+    assert main(["cite", "glaciers:p1", "--index-dir", str(tmp_path / "none")]) == 1
+    assert "no index" in capsys.readouterr().err

@@ -8,8 +8,12 @@ import pytest
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
+import rag.pipeline
+from rag.cli import main
 from rag.records import Answer, Attribution, Citation, Claim, Document, Footnote, Hit, NoteCall, Paragraph, Span
 from rag.render.markdown import answer_markdown, conversation_markdown
+
+from conftest import GLACIERS_ARTICLE, HashEmbedder
 
 SENTENCE = "Le glacier a perdu un tiers de sa masse [3] depuis 1900."
 PASSAGE = f"Introduction. {SENTENCE} Fin."
@@ -157,3 +161,24 @@ def test_document_text_is_never_read_as_markdown(nasty):
     quoted = next(t for t in inline if t.content.startswith("A. Auteur"))
     assert "".join(c.content for c in quoted.children if c.type == "text") == f"A. Auteur écrit : « {one_line} » "
     assert defined["1"].startswith(f"A. Auteur, « {one_line} », s.d., ¶ 1")
+
+
+def test_cli_ask_prints_the_answer_as_markdown(tmp_path, monkeypatch, capsys):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    assert main(["index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)]) == 0
+    capsys.readouterr()
+    # worded as the passage: the hash embedder's similarities are not on the real model's scale
+    question = "Le glacier du Rhône a-t-il perdu un tiers de sa masse depuis 1900, selon les glaciologues suisses ?"
+    assert main(["ask", question, "--format", "markdown", "--index-dir", str(index_dir)]) == 0
+    md = capsys.readouterr().out
+    defined, refs = resolves(md)
+    assert md.startswith(f"## {question}\n")
+    assert refs[:2] == ["note-1", "1"] and defined["note-1"].endswith("https://example.org/glamos")
+    assert defined["1"].startswith("Jeanne Martin, « Les glaciers des Alpes fondent plus vite que prévu »")
+    for argv in (["--format", "pdf"], ["--format", "markdown", "--json"]):
+        assert main(["ask", question, *argv, "--index-dir", str(index_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--format" in err
