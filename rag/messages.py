@@ -24,6 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "fiche du document", "place.bio": "biographie de l'auteur", "place.lead": "chapô",
         "place.comment": "commentaire",
         "sources": "Sources", "notes": "Notes", "no_date": "s.d.",
+        "quoted": "« {} »",
         "page.related": "Passages proches — non cités", "page.open": "Afficher ce paragraphe dans son contexte",
         "page.hits": "Passages retrouvés et leurs scores", "page.rank": "rang", "page.doc": "document",
         "page.where": "où", "page.fused": "fusionné", "page.dense": "dense", "page.bm25": "BM25",
@@ -50,6 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "document details", "place.bio": "author biography", "place.lead": "lead",
         "place.comment": "comment",
         "sources": "Sources", "notes": "Notes", "no_date": "n.d.",
+        "quoted": "“{}”",
         "page.related": "Related passages — not cited", "page.open": "Show this paragraph in context",
         "page.hits": "Retrieved passages and their scores", "page.rank": "rank", "page.doc": "document",
         "page.where": "where", "page.fused": "fused", "page.dense": "dense", "page.bm25": "BM25",
@@ -76,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "Angaben zum Dokument", "place.bio": "Biografie des Autors", "place.lead": "Vorspann",
         "place.comment": "Kommentar",
         "sources": "Quellen", "notes": "Anmerkungen", "no_date": "o. J.",
+        "quoted": "„{}“",
         "page.related": "Verwandte Passagen — nicht zitiert", "page.open": "Diesen Absatz im Zusammenhang zeigen",
         "page.empty": "Bitte zuerst eine Frage eingeben.",
         "page.fallback": "Die geschriebene Antwort hatte kein überprüfbares Zitat: hier die wörtlichen Zitate.",
@@ -92,6 +95,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "ficha del documento", "place.bio": "biografía del autor", "place.lead": "entradilla",
         "place.comment": "comentario",
         "sources": "Fuentes", "notes": "Notas", "no_date": "s. f.",
+        "quoted": "«{}»",
         "page.related": "Pasajes relacionados — no citados", "page.open": "Mostrar este párrafo en su contexto",
         "page.empty": "Escriba primero una pregunta.",
         "page.fallback": "La respuesta redactada no tenía ninguna cita verificable: estas son las citas exactas.",
@@ -108,6 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "scheda del documento", "place.bio": "biografia dell'autore", "place.lead": "occhiello",
         "place.comment": "commento",
         "sources": "Fonti", "notes": "Note", "no_date": "s.d.",
+        "quoted": "«{}»",
         "page.related": "Passaggi correlati — non citati", "page.open": "Mostra questo paragrafo nel contesto",
         "page.empty": "Scrivere prima una domanda.",
         "page.fallback": "La risposta scritta non aveva citazioni verificabili: ecco le citazioni esatte.",
@@ -124,6 +129,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place.meta": "ficha do documento", "place.bio": "biografia do autor", "place.lead": "lide",
         "place.comment": "comentário",
         "sources": "Fontes", "notes": "Notas", "no_date": "s.d.",
+        "quoted": "“{}”",
         "page.related": "Passagens relacionadas — não citadas", "page.open": "Mostrar este parágrafo no contexto",
         "page.empty": "Escreva primeiro uma pergunta.",
         "page.fallback": "A resposta redigida não tinha nenhuma citação verificável: eis as citações exatas.",
@@ -131,6 +137,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 SPOKEN = tuple(MESSAGES)
+
+# The languages renvoi has words in (those a reader can choose, e.g. `cite --lang`).
+LANGUAGES = tuple(MESSAGES)
+# Each table completed by English, once.
+_TABLES = {lang: {**MESSAGES[FALLBACK], **table} for lang, table in MESSAGES.items()}
 
 
 def words(lang: str) -> dict[str, str]:

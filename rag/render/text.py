@@ -4,15 +4,18 @@
 `ask --json`'s "answer" field: a lead-in, one line per quoted claim with its
 marker, the notes of the cited passages when the question asks for sources; an
 abstention with the closest passages, marked as not cited. The other renderers
-share the small pieces here (`place_name`, `where`, `who`, `calls_in`).
+share the small pieces here (`place_name`, `where`, `who`, `calls_in`, and for
+references `locator`, `date_words`, `authors_words`).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from ..messages import language_name, say, words
+from ..messages import FALLBACK, SPOKEN, language_name, say, words
 from ..records import Answer, Citation, Claim, Document, Footnote, Hit, Paragraph
 
 RELATED = 3  # closest passages listed with an abstention
@@ -34,6 +37,46 @@ def where(passage: Paragraph, lang: str) -> str:
     """'section, ¶ n' for a body paragraph; the part's name otherwise."""
     place = place_name(passage, lang)
     return f"{passage.section}, {place}" if passage.section else place
+
+
+def locator(passage: Paragraph, document: Document, lang: str) -> str:
+    """Where a reference points in its document: 'section, ¶ n'; 'section, p. n' in a PDF,
+    whose pages are what a reader finds (its paragraph numbers are renvoi's own)."""
+    if document.format == "pdf" and passage.page is not None:
+        place = f"{words(lang)['page']} {passage.page}"
+        return f"{passage.section}, {place}" if passage.section else place
+    return where(replace(passage, page=None), lang)
+
+
+def date_words(date: str | None, lang: str) -> str:
+    """An ISO date ('2016-11-11', '2016-11', '2016') as `lang` writes it (Babel), or 'n.d.'."""
+    from babel.dates import format_date, format_skeleton  # loaded only when a date is written
+
+    if not date:
+        return words(lang)["no_date"]
+    lang = spoken(lang)
+    try:
+        parts = [int(x) for x in date.split("-")]
+        if len(parts) == 3:
+            return format_date(datetime.date(*parts), format="long", locale=lang)
+        if len(parts) == 2:
+            return format_skeleton("yMMMM", datetime.date(parts[0], parts[1], 1), locale=lang)
+    except ValueError:  # not ISO: shown as the document gave it
+        return date
+    return date
+
+
+def authors_words(authors: Sequence[str], lang: str) -> str:
+    """'A', 'A et B', 'A, B und C': a list of names as `lang` joins them (Babel)."""
+    from babel.lists import format_list
+
+    return format_list(list(authors), locale=spoken(lang)) if authors else ""
+
+
+def spoken(lang: str) -> str:
+    """`lang` when renvoi has words in it, else English: dates and lists are written in
+    the language of the words around them."""
+    return lang if lang in SPOKEN else FALLBACK
 
 
 def who(claim: Claim, citation: Citation | None, lang: str) -> str:
