@@ -24,7 +24,9 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
+from .html_structure import article_like, parse_html
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
+from .structured import assemble
 from .zones import block_zones
 
 
@@ -93,11 +95,23 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
-    """An HTML page: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
+    """An HTML page: read by its block structure (`html_structure`), unless it is a news article or blog
+    post, read as an article: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
     try:
-        page = read_html(html, missing_notes)
+        article = article_like(html)
+        if not article:
+            parsed = parse_html(html)
+        else:
+            page = read_html(html, missing_notes)
     except ValueError as e:
         raise IngestError(path, str(e)) from None
+    if not article:
+        try:
+            return assemble(doc_id, str(path), parsed)
+        except ValueError:
+            n = len(parsed.dropped)
+            reason = f"no paragraph of text found ({n} block{'s' * (n > 1)} of page furniture left out)" if n else "no text found"
+            raise IngestError(path, reason) from None
     if page.blocks:
         try:
             doc = build_document(doc_id, str(path), page.blocks, page.meta)
