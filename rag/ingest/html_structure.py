@@ -64,7 +64,8 @@ _ROLES = {
 _TAG_REASONS = {"nav": "navigation (<nav>)", "aside": "beside the main text (<aside>)",
                 "footer": "page footer (<footer>)", "form": "form or search box (<form>)"}  # fmt: skip
 _ADMONITION = re.compile(
-    r"(?:^|\s)(?:admonition|note|tip|hint|warning|caution|important|attention|danger|seealso|callout|notice)(?:$|\s)",
+    r"(?:^|[-_\s])(?:admonition|alert|note|tip|hint|warning|caution|important|attention|danger|seealso|callout|notice)"
+    r"(?:$|[-_\s])",
     re.I,
 )
 _PERMALINK = re.compile(r"^[\s¶§#🔗]*$")
@@ -274,6 +275,7 @@ class _Reader:
         self.level = 0  # level of the last heading
         self.authors: list[str] = []
         self.consumed: set = set()  # labels used as context, not parts
+        self.pseudo: set[int] = set()  # the parts that are a FAQ's questions made headings
         self.main = _main_element(root)
         self.holds_block = _holding_blocks(root)
         self.note_holders = {a for el in notes.elements for a in (el, *el.iterancestors())}
@@ -285,6 +287,8 @@ class _Reader:
             return
         if kind == "heading" and not pseudo:
             self.level = level
+        if pseudo:
+            self.pseudo.add(len(self.parts))
         self.parts.append(Part(kind, text, level=level, context=context))
 
     def drop(self, el, reason: str) -> None:
@@ -336,6 +340,8 @@ class _Reader:
         role = (el.get("role") or "").lower()
         if el is self.main or (self.main is not None and el in self.main.iterancestors()):
             return None
+        if _HEADING.fullmatch(tag):
+            names = role = ""  # a heading's class ("section-header") names what it is, not furniture around it
         if tag == "header" or role == "banner" or (names and _HEADER_NAME.search(names)):
             # a page's header is furniture, unless it holds the page's title (its only first-rank heading)
             inside = [x for x in el.iter("h1", "h2")]
@@ -421,6 +427,9 @@ class _Reader:
             if ctx.kind == "paragraph" and len(buf.links) == 1 and buf.anchors == 1 and len(words(text)) <= 5:
                 self.dropped.append(Dropped(text, "a link to another place in the page (skip or back-to-top link)"))
                 return
+            if ctx.kind == "paragraph" and len(buf.links) == 1 and len(words(text)) <= 3:
+                self.dropped.append(Dropped(text, "a lone link with no text of its own"))
+                return
         self.emit(ctx.kind, text, context=ctx.full())
 
     def block(self, el, ctx: _Ctx) -> None:
@@ -455,7 +464,9 @@ class _Reader:
         elif tag == "hr":
             pass
         elif tag in ("p", "summary", "div", "dt") and self.question(el):
-            self.emit("heading", self.flat_text(el), level=min(6, self.level + 1), pseudo=True)
+            self.emit("heading", self.flat_text(el), level=min(6, max(self.level, 1) + 1), pseudo=True)
+        elif tag == "summary" and not any(_tag(x) in _BLOCK for x in el.iterdescendants()) and len(words(el.text_content())) <= 4:
+            self.drop(el, "the label of a box that opens and closes (<summary>)")
         elif _ADMONITION.search(el.get("class") or "") and "footnote" not in (el.get("class") or ""):
             self.admonition(el, ctx)
         else:
@@ -520,10 +531,16 @@ class _Reader:
         last = self.parts[-1]
         if ctx.kind == "item" and len(self.parts) > start and last.kind == "item":
             return last.text
-        if last.kind in ("paragraph", "definition", "item", "quote") and last.text.rstrip().endswith(":"):
+        # the paragraph just before: it ends with ":", or its sentence goes on into the list ("… help with")
+        if last.kind in ("paragraph", "definition", "item", "quote") and self.leads_in(last.text):
             sentences = cut_sentences(last.text)
             return sentences[-1] if sentences else last.text
         return ctx.context
+
+    @staticmethod
+    def leads_in(text: str) -> bool:
+        text = text.rstrip()
+        return text.endswith(":") or (not re.search(r"[.!?…)\]»”\"']$", text) and len(words(text)) <= 40)
 
     def list(self, el, ctx: _Ctx, start: int | None = None) -> None:
         lead = self.lead_in(ctx, self._item_start if start is None else start)
@@ -565,7 +582,7 @@ class _Reader:
         faq = terms and sum(1 for t in terms if _QUESTION.search(_clean(t.text_content()))) * 2 >= len(terms)
         term: str | None = None
         pending: list[str] = []
-        level = min(6, self.level + 1)
+        level = min(6, max(self.level, 1) + 1)
         for x in el:
             tag = _tag(x)
             if not tag or tag in _SKIP or _hidden(x):
@@ -595,14 +612,16 @@ class _Reader:
                 self.block(x, ctx)
 
     def table(self, el, ctx: _Ctx) -> None:
-        rows = [r for r in _rows(el)]
+        """A data table gives rows (cells joined by " | ") with its header row as context; a layout table
+        (no header, cells spanning rows or holding several blocks) gives the blocks of its cells."""
+        rows = _rows(el)
         for cap in (x for x in el if _tag(x) == "caption"):
             self.emit("paragraph", self.flat_text(cap), context=ctx.full())
         header_rows = [r for r in rows if _tag(r.getparent()) == "thead"]
-        if not header_rows and rows and len(_cells(rows[0])) >= 2 and all(_tag(c) == "th" for c in _cells(rows[0])):
+        if not header_rows and rows and len(_cells(rows[0])) >= 2 and all(self.head_cell(c) for c in _cells(rows[0])):
             header_rows = [rows[0]]
         widest = max((len(_cells(r)) for r in rows), default=0)
-        if not header_rows or widest < 2:
+        if widest < 2 or (not header_rows and not self.grid(rows, widest)):
             for r in rows:  # a layout table: its cells are containers
                 for c in _cells(r):
                     if c not in self.consumed:
@@ -615,11 +634,35 @@ class _Reader:
             cells = [self.flat_text(c) for c in _cells(r)]
             while cells and not cells[-1]:
                 cells.pop()
-            self.emit("row", " | ".join(cells), context=ctx.full(header))
+            self.emit("row", " | ".join(cells), context=ctx.full(header or None))
             for c in _cells(r):  # tables in a cell: after the row, with their own header
                 for nested in c.iter("table"):
                     if next(nested.iterancestors("table"), None) is el:
                         self.block(nested, ctx)
+
+    def head_cell(self, cell) -> bool:
+        """A header cell: <th>, or a cell whose class says so ("tablehead") or whose text is all bold."""
+        return _tag(cell) == "th" or bool(re.search(r"head", cell.get("class") or "")) or any(
+            re.search(r"head", x.get("class") or "") for x in cell.iterdescendants() if isinstance(x.tag, str)
+        ) or self.bold(cell)
+
+    @staticmethod
+    def grid(rows: list, widest: int) -> bool:
+        """Whether a table without a header row is still a grid of data: rows of the same width, no
+        spanning cells, each cell a line of text (at most one paragraph, no list, no nested table)."""
+        if len(rows) < 2:
+            return False
+        for r in rows:
+            cells = _cells(r)
+            if len(cells) != widest:
+                return False
+            for c in cells:
+                if c.get("rowspan") not in (None, "1") or c.get("colspan") not in (None, "1"):
+                    return False
+                blocks = [x for x in c.iterdescendants() if _tag(x) in _BLOCK]
+                if len(blocks) > 1 or any(_tag(x) not in ("p", "div", "span") for x in blocks):
+                    return False
+        return True
 
     def code(self, el, ctx: _Ctx) -> None:
         buf = _Buffer()
@@ -735,9 +778,12 @@ def _names_title(heading: str, title: str) -> bool:
 def _meta(root, declared: PageMeta, reader: _Reader) -> Meta:
     """The page's metadata; its title is its first heading when the page's own title names it."""
     title = declared.title
-    first = next((p for p in reader.parts if p.kind == "heading"), None)
-    top = min((p.level for p in reader.parts if p.kind == "heading"), default=0)
-    if first is not None and first.level == top and (title is None or _names_title(first.text, title)):
+    headings = [p for k, p in enumerate(reader.parts) if p.kind == "heading" and k not in reader.pseudo]
+    first = headings[0] if headings else None
+    top = min((p.level for p in headings), default=0)
+    only_h1 = first is not None and first.level == 1 and sum(
+        1 for k, p in enumerate(reader.parts) if p.kind == "heading" and p.level == 1 and k not in reader.pseudo) == 1
+    if first is not None and first.level == top and (title is None or only_h1 or _names_title(first.text, title)):
         title = first.text
     elif title and declared.site:
         title = re.sub(rf"\s*[|–—:-]\s*{re.escape(declared.site)}\s*$", "", title) or title
