@@ -271,12 +271,13 @@ def test_admonition_title_is_context_and_metadata_from_the_page(tmp_path):
 
 
 def test_articles_keep_the_article_reading(tmp_path):
-    article = page(head='<meta property="og:type" content="article">', body=(
+    article = page(head='<meta property="article:published_time" content="2024-03-01T08:00:00Z">', body=(
         "<article><h1>Les haies</h1><p class=\"chapo\">Les agriculteurs replantent des haies le long des "
         "parcelles pour retenir l'eau et abriter les oiseaux.</p>"
         "<p>La région finance les plants depuis dix ans et la carte des haies recense déjà plus de deux mille "
         "kilomètres replantés dans le bocage.</p></article>"))  # fmt: skip
     assert article_like(article) and not article_like(DOCS_PAGE)
+    assert not article_like(DOCS_PAGE.replace("<head>", '<head><meta property="og:type" content="article">'))
     doc = ingest_text(tmp_path, "haies.html", article)
     assert doc.lead.startswith("Les agriculteurs replantent")  # the article reading finds the lead
     assert doc.lead not in texts(doc)

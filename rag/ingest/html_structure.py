@@ -105,19 +105,19 @@ def _clean(text: str) -> str:
 
 
 def article_like(html: str) -> bool:
-    """Whether a page presents itself as a news article or blog post: its head or JSON-LD says
-    so (og:type article, an article type, a publication date), or its body has a byline or a
-    section of reader comments. ValueError when the page cannot be parsed."""
+    """Whether a page presents itself as a news article or blog post: its head or JSON-LD declares a
+    publication date or an article type (NewsArticle, BlogPosting...), or its body has a byline or a
+    section of reader comments. ("og:type" article alone is not enough: site generators give it to
+    every page.) ValueError when the page cannot be parsed."""
     root = _parse_html(html)
     for m in root.iter("meta"):
         key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
-        value = (m.get("content") or "").strip().lower()
-        if (key == "og:type" and value == "article") or (key in _PUBLISHED and value):
+        if key in _PUBLISHED and (m.get("content") or "").strip():
             return True
     for d in _json_ld(root):
         types = d.get("@type")
         types = types if isinstance(types, list) else [types]
-        if any(isinstance(t, str) and _ARTICLE_TYPES.match(t) for t in types) or d.get("datePublished"):
+        if any(isinstance(t, str) and _ARTICLE_TYPES.match(t) for t in types):
             return True
     body = root.find(".//body")
     for el in (body if body is not None else root).iter():
