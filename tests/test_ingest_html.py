@@ -305,3 +305,20 @@ def test_a_page_of_furniture_only_or_garbage_is_a_one_line_issue(tmp_path):
     with pytest.raises(IngestError) as e:
         ingest_file(tmp_path / "vide.htm")
     assert str(tmp_path / "vide.htm") in str(e.value)
+
+
+def test_unmarked_site_banner_is_left_out_with_the_extractors_help(tmp_path):
+    # No element, role or class says what the two first lines are; trafilatura leaves them out of the
+    # main content, and they are labels before the page's first heading.
+    doc = ingest_text(tmp_path, "noyau.html", page(title="Notes de Jean", body=(
+        '<div class="top"><p>Le carnet de Jean</p><p>Logiciel libre, vélo et jardinage</p></div>'
+        "<div class=\"content\"><h2>Compiler son noyau</h2><p>Compiler son propre noyau Linux est moins difficile qu'on le croit, "
+        "à condition de partir de la configuration de la distribution et de ne changer qu'une option à la fois.</p>"
+        "<p>La commande make localmodconfig réduit la liste des modules à ceux qui sont chargés sur la machine, "
+        "ce qui raccourcit beaucoup la compilation.</p></div>"
+    )))  # fmt: skip
+    assert [t[:20] for t in texts(doc)] == ["Compiler son propre ", "La commande make loc"]
+    assert [(d.text, d.reason) for d in doc.dropped] == [
+        ("Le carnet de Jean", "outside the main content (HTML extractor)"),
+        ("Logiciel libre, vélo et jardinage", "outside the main content (HTML extractor)"),
+    ]

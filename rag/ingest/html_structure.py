@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..records import Dropped, Footnote
-from ..text import cut_sentences, words
+from ..text import cut_sentences, ends_sentence, fold, words
 from .html import _CALL, _HTML_SKIP, _NOTE_ANCHOR, PageMeta, _declared_meta, _hidden, _json_ld, _note_text, _parse_html
 from .structured import Meta, Parsed, Part
 from .zones import _NOTES_TITLE
@@ -49,7 +49,8 @@ _LISTS = frozenset({"ul", "ol", "menu", "dir"})
 
 # Class and id names of page furniture, as words of the name ("navheader", "sphinx-sidebar", "breadcrumbs").
 _FURNITURE_NAME = re.compile(
-    r"(?:^|[-_\s])(?:(?:nav|navbar|navigation|navheader|navfooter|navlinks|menu|menubar|sidebar|sphinxsidebar"
+    r"(?:^|[-_\s])(?:(?:(?:doc|sub|top|side|main|site|page|global|primary|secondary|mobile)?nav(?:bar|igation|header"
+    r"|footer|links?|menu)?|menu|menubar|sidebar|sphinxsidebar"
     r"|sidebarwrapper|related|breadcrumbs?|toc|footer|masthead|topbar|skip|skip-?links?|skip-?nav|searchbox|search"
     r"|pagination|pager|prevnext|share|sharing|social|cookies?|consent|banner|advert\w*|ads|reportbug"
     r"|report-?bug|edit-?this-?page|page-?tools))(?:$|[-_\s])",
@@ -757,13 +758,55 @@ def parse_html(html: str) -> Parsed:
     body = root.find(".//body")
     reader.walk(body if body is not None else root, _Ctx())
     meta = _meta(root, declared, reader)
+    parts = reader.parts
+    if reader.main is None:  # nothing in the page's structure says where its text is: the extractor's guess helps
+        parts = _trim_edges(parts, root, reader)
     return Parsed(
         format="html",
-        parts=tuple(reader.parts),
+        parts=tuple(parts),
         notes=tuple(sorted(notes.notes.values(), key=lambda f: f.number)),
         meta=meta,
         dropped=tuple(reader.dropped),
     )
+
+
+def _trim_edges(parts: list[Part], root, reader: _Reader) -> list[Part]:
+    """Labels and link lines before the page's first heading and the first block that trafilatura finds
+    to be its main content, and that it leaves out: furniture that no markup names (a site's name and
+    tagline). (Trafilatura also leaves out figure captions and opening paragraphs of documentation
+    pages: it decides nothing else.)"""
+    import copy
+
+    import trafilatura  # local: only HTML input needs it
+
+    try:
+        extracted = trafilatura.bare_extraction(copy.deepcopy(root), include_comments=False, include_tables=True,
+                                                include_formatting=False, include_images=False, with_metadata=False,
+                                                deduplicate=False)  # fmt: skip
+    except Exception:  # trafilatura fails in its own ways on odd pages: the structure alone decides
+        return parts
+    if extracted is None or extracted.body is None:
+        return parts
+    kept = re.sub(r"[\W_]+", "", fold(" ".join(extracted.body.itertext())))
+    inside = [k for k, p in enumerate(parts) if p.kind != "heading" and _squashed(p.text) in kept]
+    if not kept or not inside:
+        return parts
+
+    def furniture(p: Part) -> bool:  # a label or a line of links, not a sentence of text
+        return (p.kind in ("paragraph", "item", "row") and len(words(p.text)) <= 12 and not ends_sentence(p.text)
+                and _squashed(p.text) not in kept)  # fmt: skip
+
+    first_heading = next((k for k, p in enumerate(parts) if p.kind == "heading"), len(parts))
+    head = [p for p in parts[:min(inside[0], first_heading)] if furniture(p)]
+    tail: list[Part] = []
+    for p in head + tail:
+        reader.dropped.append(Dropped(p.text, "outside the main content (HTML extractor)"))
+    gone = {id(p) for p in head + tail}
+    return [p for p in parts if id(p) not in gone]
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", fold(text))
 
 
 def _names_title(heading: str, title: str) -> bool:
