@@ -79,7 +79,7 @@ _PREV_NEXT = re.compile(
 _QUESTION = re.compile(r"[?？¿]\s*$")
 _AUTHOR_FIELD = re.compile(r"^(?:authors?|auteurs?|autor(?:en|es)?|autore|autori|by|par|von)\s*:?$", re.I)
 _DOUBLE_CALL = re.compile(r"\[\s*\[(\d{1,3})\]\s*\]")
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")  # soft hyphens, zero-width spaces
 _ARTICLE_TYPES = re.compile(r"^(?:\w*NewsArticle|Article|BlogPosting|LiveBlogPosting|OpinionNewsArticle)$")
 _PUBLISHED = ("article:published_time", "og:published_time", "datepublished", "parsely-pub-date", "sailthru.date",
               "pubdate", "publishdate", "publish-date")  # fmt: skip
@@ -98,7 +98,7 @@ def _squash(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    text = " ".join(text.translate(_INVISIBLE).split())
+    text = " ".join(_INVISIBLE.sub("", text).split())
     return _DOUBLE_CALL.sub(r"[\1]", text)
 
 
@@ -672,7 +672,7 @@ class _Reader:
             if isinstance(child.tag, str):
                 self.inline(child, buf, pre=True)
             buf.parts.append(child.tail or "")
-        text = "".join(buf.parts).translate(_INVISIBLE)
+        text = _INVISIBLE.sub("", "".join(buf.parts))
         text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
         context = None
         if self.parts and self.parts[-1].kind != "heading" and self.parts[-1].text.rstrip().endswith(":"):
@@ -775,6 +775,12 @@ def _trim_edges(parts: list[Part], root, reader: _Reader) -> list[Part]:
     to be its main content, and that it leaves out: furniture that no markup names (a site's name and
     tagline). (Trafilatura also leaves out figure captions and opening paragraphs of documentation
     pages: it decides nothing else.)"""
+    first_heading = next((k for k, p in enumerate(parts) if p.kind == "heading"), len(parts))
+    # a label or a line of links, not a sentence of text
+    labels = [k for k, p in enumerate(parts[:first_heading]) if p.kind in ("paragraph", "item", "row")
+              and len(words(p.text)) <= 12 and not ends_sentence(p.text)]  # fmt: skip
+    if not labels:
+        return parts
     import copy
 
     import trafilatura  # local: only HTML input needs it
@@ -787,22 +793,14 @@ def _trim_edges(parts: list[Part], root, reader: _Reader) -> list[Part]:
         return parts
     if extracted is None or extracted.body is None:
         return parts
-    kept = re.sub(r"[\W_]+", "", fold(" ".join(extracted.body.itertext())))
-    inside = [k for k, p in enumerate(parts) if p.kind != "heading" and _squashed(p.text) in kept]
-    if not kept or not inside:
+    kept = _squashed(" ".join(extracted.body.itertext()))
+    inside = next((k for k, p in enumerate(parts) if p.kind != "heading" and _squashed(p.text) in kept), None)
+    if not kept or inside is None:
         return parts
-
-    def furniture(p: Part) -> bool:  # a label or a line of links, not a sentence of text
-        return (p.kind in ("paragraph", "item", "row") and len(words(p.text)) <= 12 and not ends_sentence(p.text)
-                and _squashed(p.text) not in kept)  # fmt: skip
-
-    first_heading = next((k for k, p in enumerate(parts) if p.kind == "heading"), len(parts))
-    head = [p for p in parts[:min(inside[0], first_heading)] if furniture(p)]
-    tail: list[Part] = []
-    for p in head + tail:
-        reader.dropped.append(Dropped(p.text, "outside the main content (HTML extractor)"))
-    gone = {id(p) for p in head + tail}
-    return [p for p in parts if id(p) not in gone]
+    gone = {k for k in labels if k < inside and _squashed(parts[k].text) not in kept}
+    for k in sorted(gone):
+        reader.dropped.append(Dropped(parts[k].text, "outside the main content (HTML extractor)"))
+    return [p for k, p in enumerate(parts) if k not in gone]
 
 
 def _squashed(text: str) -> str:
