@@ -73,13 +73,15 @@ _PERMALINK = re.compile(r"^[\s¶§#🔗]*$")
 _ARROW_LINE = re.compile(r"^[\s→⇒➜➔►▶↗»>•·:.\-–—|()\[\]]*$")
 _PREV_NEXT = re.compile(
     r"^(?:«|‹|<|←)?\s*(?:prev|previous|next|up|home|top|back|précédent|precedent|suivant|retour|haut|sommaire"
-    r"|accueil|zurück|weiter|nach oben|anterior|siguiente|inicio|arriba|indietro|avanti|successivo|su)\s*(?:»|›|>|→)?$",
+    r"|accueil|zurück|weiter|nach oben|anterior|siguiente|inicio|arriba|indietro|avanti|successivo|su)"
+    r"\s*(?:»|›|>|→)?$",
     re.I,
 )
 _QUESTION = re.compile(r"[?？¿]\s*$")
 _AUTHOR_FIELD = re.compile(r"^(?:authors?|auteurs?|autor(?:en|es)?|autore|autori|by|par|von)\s*:?$", re.I)
 _DOUBLE_CALL = re.compile(r"\[\s*\[(\d{1,3})\]\s*\]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")  # soft hyphens, zero-width spaces
+_WEB = ("http://", "https://")
 _ARTICLE_TYPES = re.compile(r"^(?:\w*NewsArticle|Article|BlogPosting|LiveBlogPosting|OpinionNewsArticle)$")
 _PUBLISHED = ("article:published_time", "og:published_time", "datepublished", "parsely-pub-date", "sailthru.date",
               "pubdate", "publishdate", "publish-date")  # fmt: skip
@@ -128,7 +130,8 @@ def article_like(html: str) -> bool:
         names = _names(el).lower()
         if not names and el.get("itemprop") != "author" and el.get("rel") != "author":
             continue
-        if el.get("itemprop") == "author" or el.get("rel") == "author" or re.search(r"(?:^|[-_\s])byline(?:$|[-_\s])", names):
+        byline = re.search(r"(?:^|[-_\s])byline(?:$|[-_\s])", names)
+        if el.get("itemprop") == "author" or el.get("rel") == "author" or byline:
             return True
         if tag in ("section", "div", "ol", "ul", "li", "article", "aside") and re.search(
             r"(?:^|[-_\s])(?:comments?|comment-list|commentlist|comments-area|disqus_thread)(?:$|[-_\s])", names
@@ -277,6 +280,7 @@ class _Reader:
         self.authors: list[str] = []
         self.consumed: set = set()  # labels used as context, not parts
         self.pseudo: set[int] = set()  # the parts that are a FAQ's questions made headings
+        self.item_start = 0  # where the parts of the list item being read start
         self.main = _main_element(root)
         self.holds_block = _holding_blocks(root)
         self.note_holders = {a for el in notes.elements for a in (el, *el.iterancestors())}
@@ -354,8 +358,8 @@ class _Reader:
             return _TAG_REASONS[tag]
         if role in _ROLES:
             return _ROLES[role]
-        if names and _FURNITURE_NAME.search(names) and not (tag in ("p", "span") and len(words(el.text_content())) > 40):
-            m = _FURNITURE_NAME.search(names)
+        m = _FURNITURE_NAME.search(names) if names else None
+        if m and not (tag in ("p", "span") and len(words(el.text_content())) > 40):  # not a paragraph of text
             return f"page furniture (class or id “{m.group(0).strip(' -_')}”)"
         if self.main is not None and tag not in ("html", "body") and not _related(el, self.main):
             return "outside the page's main content (its <main> element)"
@@ -384,7 +388,8 @@ class _Reader:
             return None
         if sum(len(words(t)) for t in link_text) / len(links) > 12:
             return None  # long link texts: sentences that happen to be links
-        if tag in ("ul", "ol", "menu", "dl", "dir") and sum(1 for a in links if (a.get("href") or "").startswith("#")) >= 0.8 * len(links):
+        in_page = sum(1 for a in links if (a.get("href") or "").startswith("#"))
+        if tag in ("ul", "ol", "menu", "dl", "dir") and in_page >= 0.8 * len(links):
             return "table of contents (links to the page's own sections)"
         return "list of links (navigation)"
 
@@ -466,7 +471,9 @@ class _Reader:
             pass
         elif tag in ("p", "summary", "div", "dt") and self.question(el):
             self.emit("heading", self.flat_text(el), level=min(6, max(self.level, 1) + 1), pseudo=True)
-        elif tag == "summary" and not any(_tag(x) in _BLOCK for x in el.iterdescendants()) and len(words(el.text_content())) <= 4:
+        elif tag == "summary" and len(words(el.text_content())) <= 4 and not any(
+            _tag(x) in _BLOCK for x in el.iterdescendants()
+        ):
             self.drop(el, "the label of a box that opens and closes (<summary>)")
         elif _ADMONITION.search(el.get("class") or "") and "footnote" not in (el.get("class") or ""):
             self.admonition(el, ctx)
@@ -543,8 +550,9 @@ class _Reader:
         text = text.rstrip()
         return text.endswith(":") or (not re.search(r"[.!?…)\]»”\"']$", text) and len(words(text)) <= 40)
 
-    def list(self, el, ctx: _Ctx, start: int | None = None) -> None:
-        lead = self.lead_in(ctx, self._item_start if start is None else start)
+    def list(self, el, ctx: _Ctx) -> None:
+        """A list's items, each with the list's lead-in as context."""
+        lead = self.lead_in(ctx, self.item_start)
         item = _Ctx("item", lead, ctx.label)
         buf = _Buffer()
         buf.parts.append(el.text or "")
@@ -562,9 +570,9 @@ class _Reader:
                 elif child in self.notes.labels:
                     self.drop(child, "heading of the notes (they are read as notes)")
                 elif child not in self.notes.elements:
-                    saved, self._item_start = self._item_start, len(self.parts)
+                    saved, self.item_start = self.item_start, len(self.parts)
                     self.walk(child, item)
-                    self._item_start = saved
+                    self.item_start = saved
             elif tag in _BLOCK or child in self.holds_block:
                 self.flush(buf, item)
                 buf = _Buffer()
@@ -573,8 +581,6 @@ class _Reader:
                 self.inline(child, buf)
             buf.parts.append(child.tail or "")
         self.flush(buf, item)
-
-    _item_start = 0
 
     def definitions(self, el, ctx: _Ctx) -> None:
         """A definition list: terms and their definitions, or a FAQ's questions and answers."""
@@ -830,12 +836,12 @@ def _meta(root, declared: PageMeta, reader: _Reader) -> Meta:
         title = re.sub(rf"\s*[|–—:-]\s*{re.escape(declared.site)}\s*$", "", title) or title
     url = None
     for m in root.iter("meta"):
-        if (m.get("property") or "").lower() == "og:url" and (m.get("content") or "").startswith(("http://", "https://")):
+        if (m.get("property") or "").lower() == "og:url" and (m.get("content") or "").startswith(_WEB):
             url = m.get("content")
             break
     if url is None:
         for link in root.iter("link"):
-            if (link.get("rel") or "").lower() == "canonical" and (link.get("href") or "").startswith(("http://", "https://")):
+            if (link.get("rel") or "").lower() == "canonical" and (link.get("href") or "").startswith(_WEB):
                 url = link.get("href")
                 break
     authors = tuple(dict.fromkeys([*declared.authors, *reader.authors]))
