@@ -322,3 +322,15 @@ def test_unmarked_site_banner_is_left_out_with_the_extractors_help(tmp_path):
         ("Le carnet de Jean", "outside the main content (HTML extractor)"),
         ("Logiciel libre, vélo et jardinage", "outside the main content (HTML extractor)"),
     ]
+
+
+def test_an_empty_line_of_line_breaks_starts_a_paragraph(tmp_path):
+    doc = ingest_text(tmp_path, "vieux.html", page(
+        "<div><h1>Vieux site</h1>Première ligne d'un paragraphe,<br>qui continue sur la ligne suivante.<br><br>\n"
+        'Un second paragraphe, après une ligne vide.<br>\n<br>Un troisième, avec un <a href="x.html">lien</a>.</div>'
+    ))  # fmt: skip
+    assert texts(doc) == [
+        "Première ligne d'un paragraphe, qui continue sur la ligne suivante.",
+        "Un second paragraphe, après une ligne vide.",
+        "Un troisième, avec un lien.",
+    ]

@@ -398,11 +398,18 @@ class _Reader:
         """The blocks of a container: its block children in turn, the inline text between them."""
         buf = _Buffer()
         buf.parts.append(el.text or "")
+        breaks = 0  # line breaks in a row, with nothing but spaces between them
         for child in el:
             tag = _tag(child)
             if not tag:
                 buf.parts.append(child.tail or "")
                 continue
+            breaks = breaks + 1 if tag == "br" else 0
+            if breaks == 2:  # an empty line: the page's way of starting a new paragraph
+                self.flush(buf, ctx)
+                buf = _Buffer()
+            if (child.tail or "").strip():
+                breaks = 0
             if tag in _SKIP or _hidden(child):
                 if tag not in _SKIP:
                     self.drop(child, "hidden on the page")
