@@ -278,6 +278,9 @@ def test_articles_keep_the_article_reading(tmp_path):
         "kilomètres replantés dans le bocage.</p></article>"))  # fmt: skip
     assert article_like(article) and not article_like(DOCS_PAGE)
     assert not article_like(DOCS_PAGE.replace("<head>", '<head><meta property="og:type" content="article">'))
+    # a section of a reference manual about comments is no section of reader comments
+    assert not article_like(page('<section id="comment-objects"><h2>Comment Objects</h2><p>Comment represents '
+                                 "the contents of a comment in the XML document.</p></section>"))
     doc = ingest_text(tmp_path, "haies.html", article)
     assert doc.lead.startswith("Les agriculteurs replantent")  # the article reading finds the lead
     assert doc.lead not in texts(doc)
@@ -334,3 +337,13 @@ def test_an_empty_line_of_line_breaks_starts_a_paragraph(tmp_path):
         "Un second paragraphe, après une ligne vide.",
         "Un troisième, avec un lien.",
     ]
+
+
+def test_a_page_that_shows_its_text_only_through_its_script(tmp_path):
+    # Every variant of the text is hidden until a script shows one: read them rather than nothing.
+    doc = ingest_text(tmp_path, "aide.html", page(
+        '<header><p>Aide LibreOffice 7.4</p></header><div id="DisplayArea"><h1>Scinder des cellules</h1>'
+        '<p><span hidden="true" class="CALC">Divise les cellules fusionnées dans Calc.</span>'
+        '<span hidden="true" class="WRITER">Divise les cellules fusionnées dans Writer.</span></p></div>'
+    ))  # fmt: skip
+    assert texts(doc) == ["Divise les cellules fusionnées dans Calc. Divise les cellules fusionnées dans Writer."]

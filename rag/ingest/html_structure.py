@@ -82,6 +82,7 @@ _AUTHOR_FIELD = re.compile(r"^(?:authors?|auteurs?|autor(?:en|es)?|autore|autori
 _DOUBLE_CALL = re.compile(r"\[\s*\[(\d{1,3})\]\s*\]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")  # soft hyphens, zero-width spaces
 _WEB = ("http://", "https://")
+_HIDDEN = "hidden on the page"
 _ARTICLE_TYPES = re.compile(r"^(?:\w*NewsArticle|Article|BlogPosting|LiveBlogPosting|OpinionNewsArticle)$")
 _PUBLISHED = ("article:published_time", "og:published_time", "datepublished", "parsely-pub-date", "sailthru.date",
               "pubdate", "publishdate", "publish-date")  # fmt: skip
@@ -133,8 +134,10 @@ def article_like(html: str) -> bool:
         byline = re.search(r"(?:^|[-_\s])byline(?:$|[-_\s])", names)
         if el.get("itemprop") == "author" or el.get("rel") == "author" or byline:
             return True
+        # reader comments, by class (an id may come from a heading: "Comment Objects" in a reference manual)
+        comments = f"{el.get('class') or ''} {'disqus_thread' if el.get('id') == 'disqus_thread' else ''}".lower()
         if tag in ("section", "div", "ol", "ul", "li", "article", "aside") and re.search(
-            r"(?:^|[-_\s])(?:comments?|comment-list|commentlist|comments-area|disqus_thread)(?:$|[-_\s])", names
+            r"(?:^|[-_\s])(?:comments?|comment-list|commentlist|comments-area|disqus_thread)(?:$|[-_\s])", comments
         ) and len(words(el.text_content())) >= 5:
             return True
     return False
@@ -271,8 +274,9 @@ class _Buffer:
 
 
 class _Reader:
-    def __init__(self, root, notes: _Notes) -> None:
+    def __init__(self, root, notes: _Notes, show_hidden: bool = False) -> None:
         self.root = root
+        self.show_hidden = show_hidden
         self.notes = notes
         self.parts: list[Part] = []
         self.dropped: list[Dropped] = []
@@ -301,11 +305,14 @@ class _Reader:
         if re.search(r"\w", text):
             self.dropped.append(Dropped(text, reason))
 
+    def hidden(self, el) -> bool:
+        return not self.show_hidden and _hidden(el)
+
     # ----------------------------------------------------------- inline text
     def inline(self, el, buf: _Buffer, pre: bool = False, flat: bool = False) -> None:
         """Append the text of an inline element (or, `flat`, of any element: blocks become spaces)."""
         tag = _tag(el)
-        if not tag or tag in _SKIP or _hidden(el):
+        if not tag or tag in _SKIP or self.hidden(el):
             return
         if tag == "br":
             buf.parts.append("\n" if pre else " ")
@@ -317,7 +324,7 @@ class _Reader:
             return
         if tag == "a" and (el.get("href") or "").startswith("#") and _PERMALINK.match(el.text_content() or ""):
             return  # a permalink ("¶") beside a heading
-        block = flat and tag in _BLOCK
+        block = (flat and tag in _BLOCK) or (self.show_hidden and _hidden(el))  # variants shown side by side
         if block:
             buf.parts.append(" ")
         start = len(buf.parts)
@@ -410,9 +417,9 @@ class _Reader:
                 buf = _Buffer()
             if (child.tail or "").strip():
                 breaks = 0
-            if tag in _SKIP or _hidden(child):
+            if tag in _SKIP or self.hidden(child):
                 if tag not in _SKIP:
-                    self.drop(child, "hidden on the page")
+                    self.drop(child, _HIDDEN)
             elif child in self.consumed:
                 pass
             elif child in self.notes.calls:
@@ -565,7 +572,7 @@ class _Reader:
         buf.parts.append(el.text or "")
         for child in el:
             tag = _tag(child)
-            if not tag or tag in _SKIP or _hidden(child):
+            if not tag or tag in _SKIP or self.hidden(child):
                 buf.parts.append(child.tail or "")
                 continue
             if tag == "li":
@@ -599,7 +606,7 @@ class _Reader:
         level = min(6, max(self.level, 1) + 1)
         for x in el:
             tag = _tag(x)
-            if not tag or tag in _SKIP or _hidden(x):
+            if not tag or tag in _SKIP or self.hidden(x):
                 continue
             reason = self.furniture(x) if tag in ("dt", "dd") else None
             if reason:
@@ -767,9 +774,12 @@ def parse_html(html: str) -> Parsed:
     root = _parse_html(html)
     declared = _declared_meta(root)
     notes = _find_notes(root)
-    reader = _Reader(root, notes)
     body = root.find(".//body")
+    reader = _Reader(root, notes)
     reader.walk(body if body is not None else root, _Ctx())
+    if not any(p.kind != "heading" for p in reader.parts) and any(d.reason == _HIDDEN for d in reader.dropped):
+        reader = _Reader(root, notes, show_hidden=True)  # a page that shows its text only through its script
+        reader.walk(body if body is not None else root, _Ctx())
     meta = _meta(root, declared, reader)
     parts = reader.parts
     if reader.main is None:  # nothing in the page's structure says where its text is: the extractor's guess helps
