@@ -83,6 +83,7 @@ _DOUBLE_CALL = re.compile(r"\[\s*\[(\d{1,3})\]\s*\]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")  # soft hyphens, zero-width spaces
 _WEB = ("http://", "https://")
 _HIDDEN = "hidden on the page"
+_NOT_ALNUM = re.compile(r"[\W_]+")
 _ARTICLE_TYPES = re.compile(r"^(?:\w*NewsArticle|Article|BlogPosting|LiveBlogPosting|OpinionNewsArticle)$")
 _PUBLISHED = ("article:published_time", "og:published_time", "datepublished", "parsely-pub-date", "sailthru.date",
               "pubdate", "publishdate", "publish-date")  # fmt: skip
@@ -161,9 +162,11 @@ def _find_notes(root) -> _Notes:
     anchors: dict[str, object] | None = None
     for a in root.iter("a"):
         href = (a.get("href") or "").strip()
+        if not href.startswith("#") or len(href) < 2:
+            continue
         label = " ".join(a.text_content().split())
         call = _CALL.fullmatch(label)
-        if not href.startswith("#") or len(href) < 2 or not call:
+        if not call:
             continue
         in_sup = a.find(".//sup") is not None or any(_tag(x) == "sup" for x in a.iterancestors())
         noteref = "noteref" in (a.get("role") or "") or "footnote" in (a.get("class") or "").lower()
@@ -287,6 +290,7 @@ class _Reader:
         self.item_start = 0  # where the parts of the list item being read start
         self.main = _main_element(root)
         self.holds_block = _holding_blocks(root)
+        self.counts = _link_counts(root)
         self.note_holders = {a for el in notes.elements for a in (el, *el.iterancestors())}
 
     # ----------------------------------------------------------- output
@@ -380,6 +384,9 @@ class _Reader:
         """Lists of links, tables of contents and previous/next links, by link density."""
         if tag not in ("ul", "ol", "menu", "dl", "table", "div", "p", "section", "td", "center", "dir"):
             return None
+        chars, link_chars, n_links = self.counts.get(el, (0, 0, 0))
+        if n_links < 2 or link_chars < 0.75 * chars:
+            return None  # the quick test, from counts made once for the page
         links = [a for a in el.iter("a") if a.get("href") is not None and a not in self.notes.calls]
         if not links:
             return None
@@ -740,8 +747,7 @@ def _related(el, main) -> bool:
 
 def _main_element(root):
     """The page's main element (<main>, role="main"), when it has one that holds text."""
-    found = [el for el in root.iter() if isinstance(el.tag, str)
-             and (el.tag.lower() == "main" or (el.get("role") or "").lower() == "main")]  # fmt: skip
+    found = root.xpath("//main | //*[translate(@role, 'MAIN', 'main') = 'main']")
     found = [el for el in found if not any(f in el.iterancestors() for f in found)]
     if len(found) == 1 and len(words(found[0].text_content())) >= 20:
         return found[0]
@@ -751,14 +757,43 @@ def _main_element(root):
 def _holding_blocks(root) -> set:
     """Inline elements that hold block elements (a link around a div): walked as containers."""
     out = set()
+    seen = set()  # ancestors already climbed from another block
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag.lower() in _BLOCK:
             for a in el.iterancestors():
-                if a in out:
+                if a in seen:
                     break
+                seen.add(a)
                 if isinstance(a.tag, str) and a.tag.lower() not in _BLOCK:
                     out.add(a)
     return out
+
+
+def _link_counts(root) -> dict:
+    """Per element: letters and digits of its text, how many of them are in links, and its links
+    (one pass over the page, children before their parent)."""
+    counts: dict = {}
+    for el in reversed(list(root.iter())):
+        tag = _tag(el)
+        if not tag or tag in _SKIP:
+            continue
+        chars = _alnum(el.text)
+        link_chars = n_links = 0
+        for child in el:
+            c = counts.get(child)
+            if c is not None:
+                chars += c[0]
+                link_chars += c[1]
+                n_links += c[2]
+            chars += _alnum(child.tail)
+        if tag == "a" and el.get("href") is not None:
+            link_chars, n_links = chars, n_links + 1
+        counts[el] = (chars, link_chars, n_links)
+    return counts
+
+
+def _alnum(text: str | None) -> int:
+    return len(_NOT_ALNUM.sub("", text)) if text else 0
 
 
 def _split_names(text: str) -> list[str]:
