@@ -1,8 +1,9 @@
 """Read an HTML page into page blocks (`Block`) and its metadata.
 
 The page is parsed with lxml; trafilatura extracts its main content and reader
-comments (the TEI-like XML it returns is read back into blocks) and its
-metadata, completed from what the page declares in its head and JSON-LD. The
+comments (the TEI-like XML it returns is read back into blocks; a paragraph it
+cut at its inline elements is made whole again from the page's own blocks) and
+its metadata, completed from what the page declares in its head and JSON-LD. The
 page's own block elements, read with lxml, are kept as the fallback for when
 trafilatura finds no article. Notes the page links its note calls to
 (`<a href="#fn1">`) are read as `Footnote`s. Class names and roles become block

@@ -2,29 +2,33 @@
 
 The page's elements say what a reader sees as a paragraph: a block element
 (p, li, dt/dd, td/th, blockquote, pre, a heading, a div or section holding
-text of its own) is one part; inline elements (a, em, strong, code, span,
-abbr, sup, kbd...) never split text, so a sentence with a link, an e-mail
-address or a bit of code in it stays whole. Lists give items with their
-lead-in as context, definition lists a term and its definitions, tables rows
-with their header row as context, pre blocks code kept verbatim. Notes the
-page links its calls to (`<a href="#fn1">`, DocBook footnote divs, Sphinx
-footnote lists) become "[n]" calls and `Footnote`s; a notes section under a
-"Notes" heading does too for bare superscript calls. A FAQ -- definition
-terms, bold paragraphs or summaries that ask a question -- gives each answer
-its question as a heading.
+text of its own; two line breaks in a row) is one part; inline elements (a,
+em, strong, code, span, abbr, sup, kbd...) never split text, so a sentence
+with a link, an e-mail address or a bit of code in it stays whole. Lists give
+items with their lead-in as context, definition lists a term and its
+definitions, tables rows with their header row as context, pre blocks code
+kept verbatim, note and warning boxes their title as context. Notes the page
+links its calls to (`<a href="#fn1">`, DocBook footnote divs, Sphinx footnote
+lists) become "[n]" calls and `Footnote`s; a notes section under a "Notes"
+heading does too for bare superscript calls. A FAQ -- definition terms, bold
+paragraphs or summaries that ask a question -- gives each answer its question
+as a heading.
 
 Page furniture is removed by what the page's structure says of it: nav,
 header, footer, aside and form elements, navigation roles, class and id names
 of navigation bars, sidebars, breadcrumbs, tables of contents, footers, search
-boxes and bug-report links; outside a page's single main element; lists of
-links (link density), previous/next links and bare "→ link" lines. Each
-removal is recorded in `dropped` with its reason.
+boxes and bug-report links; whatever lies outside a page's single main
+element; lists of links (link density), previous/next links, lone links and
+bare "→ link" lines; labels before the first heading that trafilatura leaves
+out of the main content. Each removal is recorded in `dropped` with its
+reason. A page whose text is all hidden until a script shows it is read with
+its hidden text.
 
 `article_like` tells the pages that are news articles or blog posts (their
-head or JSON-LD says so, a byline, reader comments): those go through the
-article reading of `rag.ingest.assembly` instead, which finds their lead,
-byline, biography and comments. Nothing is fetched.
-"""
+head declares a publication date, their JSON-LD an article type, their body
+has a byline or reader comments): those go through the article reading of
+`rag.ingest.assembly` instead, which finds their lead, byline, biography and
+comments. Nothing is fetched."""
 
 from __future__ import annotations
 
@@ -213,6 +217,8 @@ def _notes_section(root, out: _Notes) -> None:
     if not sups:
         return
     for head in root.iter("h1", "h2", "h3", "h4", "h5", "h6", "p", "div"):
+        if len(head) > 3:
+            continue  # a label has few elements in it
         text = " ".join(head.text_content().split())
         if not text or len(text) > 40 or not _NOTES_TITLE.match(text):
             continue
