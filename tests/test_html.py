@@ -50,7 +50,7 @@ QUOTIDIEN = """\
 
 def test_html_page_main_content_and_metadata(tmp_path):
     doc = ingest_text(tmp_path, "velo-cargo.html", QUOTIDIEN)
-    assert doc.title == "Le vélo-cargo conquiert les artisans lyonnais"
+    assert doc.title == "Le vélo-cargo conquiert les artisans lyonnais" and doc.format == "html"
     assert doc.authors == ("Claire Duval",)
     assert doc.date == "2023-05-14"
     assert doc.site == "Le Quotidien du Rhône"

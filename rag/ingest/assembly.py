@@ -23,7 +23,7 @@ from .body import body_items, sections_and_paragraphs
 from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .furniture import classify, main_region
-from .html import PageMeta, read_html
+from .html import PageMeta, parse_page, read_html
 from .html_structure import article_like, parse_html
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import assemble
@@ -98,9 +98,10 @@ def _html_document(path: Path, html: str, doc_id: str) -> Document:
     """An HTML page: read by its block structure (`html_structure`), unless it is a news article or blog
     post, read as an article: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
     try:
-        article = article_like(html)
+        root = parse_page(html)
+        article = article_like(root)
         if not article:
-            parsed = parse_html(html)
+            parsed = parse_html(root)
         else:
             page = read_html(html, missing_notes)
     except ValueError as e:
@@ -118,8 +119,8 @@ def _html_document(path: Path, html: str, doc_id: str) -> Document:
         except IngestError:
             pass  # trafilatura kept nothing the article reading accepts: read the whole page instead
         else:
-            return replace(doc, dropped=page.removed + doc.dropped)
-    return build_document(doc_id, str(path), page.page_blocks, page.meta)
+            return replace(doc, dropped=page.removed + doc.dropped, format="html")
+    return replace(build_document(doc_id, str(path), page.page_blocks, page.meta), format="html")
 
 
 def citable_passages(doc: Document) -> list[Paragraph]:

@@ -99,7 +99,7 @@ def read_html(
     notes section of the page that trafilatura left out (finding one takes the
     zones, `apparatus.missing_notes`); they follow the kept blocks.
     """
-    root = _parse_html(html)
+    root = parse_page(html)
     page_blocks = _page_blocks(root)
     declared = _declared_meta(root)
     notes, note_keys = _linked_notes(root)
@@ -201,7 +201,7 @@ def _names(value) -> list[str]:
     return []
 
 
-def _parse_html(html: str):
+def parse_page(html: str):
     """The page's lxml tree; ValueError when lxml cannot make one."""
     import lxml.html  # local: only HTML input needs it
 

@@ -38,7 +38,9 @@ from urllib.parse import unquote
 
 from ..records import Dropped, Footnote
 from ..text import cut_sentences, ends_sentence, fold, words
-from .html import _CALL, _HTML_SKIP, _NOTE_ANCHOR, PageMeta, _declared_meta, _hidden, _json_ld, _note_text, _parse_html
+from .html import (
+    _CALL, _HTML_SKIP, _NOTE_ANCHOR, PageMeta, _declared_meta, _hidden, _json_ld, _note_text, parse_page,
+)  # fmt: skip
 from .structured import Meta, Parsed, Part
 from .zones import _NOTES_TITLE
 
@@ -113,12 +115,12 @@ def _clean(text: str) -> str:
 # --------------------------------------------------------------------------- which reading
 
 
-def article_like(html: str) -> bool:
+def article_like(html) -> bool:
     """Whether a page presents itself as a news article or blog post: its head or JSON-LD declares a
     publication date or an article type (NewsArticle, BlogPosting...), or its body has a byline or a
     section of reader comments. ("og:type" article alone is not enough: site generators give it to
-    every page.) ValueError when the page cannot be parsed."""
-    root = _parse_html(html)
+    every page.) `html` is the page's text or its lxml tree; ValueError when it cannot be parsed."""
+    root = parse_page(html) if isinstance(html, str) else html
     for m in root.iter("meta"):
         key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
         if key in _PUBLISHED and (m.get("content") or "").strip():
@@ -810,9 +812,10 @@ def _split_names(text: str) -> list[str]:
 # --------------------------------------------------------------------------- the page
 
 
-def parse_html(html: str) -> Parsed:
-    """Read an HTML page by its block structure (see the module docstring); ValueError when it cannot be parsed."""
-    root = _parse_html(html)
+def parse_html(html) -> Parsed:
+    """Read an HTML page (its text or its lxml tree) by its block structure (see the module docstring);
+    ValueError when it cannot be parsed."""
+    root = parse_page(html) if isinstance(html, str) else html
     declared = _declared_meta(root)
     notes = _find_notes(root)
     body = root.find(".//body")
