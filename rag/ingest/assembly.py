@@ -96,7 +96,8 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
     """An HTML page: read by its block structure (`html_structure`), unless it is a news article or blog
-    post, read as an article: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
+    post, read as an article: trafilatura's main content, or the page's own blocks when that yields no
+    paragraph."""
     try:
         root = parse_page(html)
         article = article_like(root)
@@ -110,9 +111,9 @@ def _html_document(path: Path, html: str, doc_id: str) -> Document:
         try:
             return assemble(doc_id, str(path), parsed)
         except ValueError:
-            n = len(parsed.dropped)
-            reason = f"no paragraph of text found ({n} block{'s' * (n > 1)} of page furniture left out)" if n else "no text found"
-            raise IngestError(path, reason) from None
+            n = len(parsed.dropped)  # a page of nothing but furniture, or of nothing at all
+            left_out = f" ({n} block{'s' * (n > 1)} of page furniture left out)"
+            raise IngestError(path, f"no paragraph of text found{left_out}" if n else "no text found") from None
     if page.blocks:
         try:
             doc = build_document(doc_id, str(path), page.blocks, page.meta)
