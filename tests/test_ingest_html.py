@@ -347,3 +347,29 @@ def test_a_page_that_shows_its_text_only_through_its_script(tmp_path):
         '<span hidden="true" class="WRITER">Divise les cellules fusionnées dans Writer.</span></p></div>'
     ))  # fmt: skip
     assert texts(doc) == ["Divise les cellules fusionnées dans Calc. Divise les cellules fusionnées dans Writer."]
+
+
+def test_encyclopedia_page_references_edit_links_and_key_value_table(tmp_path):
+    doc = ingest_text(tmp_path, "tails.html", page(lang="en", title="Tails (operating system) - Wikipedia", body=(
+        '<main id="content"><h1>Tails (operating system)</h1>'
+        '<table class="infobox"><tr><th colspan="2">Tails</th></tr><tr><th>Developer</th><td>The Tails project</td>'
+        '</tr><tr><th>OS family</th><td>Linux (<a href="/Unix-like">Unix-like</a>)</td></tr></table>'
+        '<p><b>Tails</b> is a security-focused <a href="/Debian">Debian</a>-based Linux distribution aimed at '
+        'preserving privacy.<sup id="cite_ref-1" class="reference"><a href="#cite_note-1">[1]</a></sup></p>'
+        '<h2><span class="mw-headline">History</span><span class="mw-editsection">[<a href="/edit">edit</a>]'
+        "</span></h2><p>Tails was first released on 23 June 2009 as the successor of Incognito.</p>"
+        '<h2>References</h2><ol class="references"><li id="cite_note-1"><span class="mw-cite-backlink"><b>'
+        '<a href="#cite_ref-1">^</a></b></span> <span class="reference-text"><a href="https://tails.net/about/">'
+        '"About Tails"</a>. tails.net.</span></li></ol>'
+        '<div class="catlinks">Categories: <ul><li><a href="/c1">Debian-based distributions</a></li></ul></div></main>'
+    )))  # fmt: skip
+    assert [(p.text, p.section) for p in doc.paragraphs] == [
+        ("Tails", None),
+        ("Developer | The Tails project", None),
+        ("OS family | Linux (Unix-like)", None),
+        ("Tails is a security-focused Debian-based Linux distribution aimed at preserving privacy.[1]", None),
+        ("Tails was first released on 23 June 2009 as the successor of Incognito.", "History"),
+    ]
+    assert [(f.number, f.text, f.url) for f in doc.footnotes] == [(1, '"About Tails". tails.net.', "https://tails.net/about/")]
+    assert ("Categories: Debian-based distributions", "page furniture (class or id “catlinks”)") in [
+        (d.text, d.reason) for d in doc.dropped]

@@ -59,7 +59,11 @@ _FURNITURE_NAME = re.compile(
     r"|footer|links?|menu)?|menu|menubar|sidebar|sphinxsidebar"
     r"|sidebarwrapper|related|breadcrumbs?|toc|footer|masthead|topbar|skip|skip-?links?|skip-?nav|searchbox|search"
     r"|pagination|pager|prevnext|share|sharing|social|cookies?|consent|banner|advert\w*|ads|reportbug"
-    r"|report-?bug|edit-?this-?page|page-?tools))(?:$|[-_\s])",
+    r"|report-?bug|edit-?this-?page|page-?tools|catlinks|categories|tags))(?:$|[-_\s])",
+    re.I,
+)
+_INLINE_FURNITURE = re.compile(
+    r"(?:^|[-_\s])(?:editsection|edit-?section|edit-?link|sr-only|visually-?hidden|screen-?reader-?text)(?:$|[-_\s])",
     re.I,
 )
 _HEADER_NAME = re.compile(r"(?:^|[-_\s])(?:header|site-?header|page-?header)(?:$|[-_\s])", re.I)
@@ -336,6 +340,8 @@ class _Reader:
             return
         if tag == "a" and (el.get("href") or "").startswith("#") and _PERMALINK.match(el.text_content() or ""):
             return  # a permalink ("¶") beside a heading
+        if el.get("class") and _INLINE_FURNITURE.search(el.get("class")):
+            return  # an "[edit]" link, text for screen readers only
         block = (flat and tag in _BLOCK) or (self.show_hidden and _hidden(el))  # variants shown side by side
         if block:
             buf.parts.append(" ")
@@ -670,7 +676,10 @@ class _Reader:
             cells = [self.flat_text(c) for c in _cells(r)]
             while cells and not cells[-1]:
                 cells.pop()
-            self.emit("row", " | ".join(cells), context=ctx.full(header or None))
+            if len(_cells(r)) == 1 and widest > 1:  # one cell across the table: a title among the rows
+                self.emit("paragraph", " | ".join(cells), context=ctx.full())
+            else:
+                self.emit("row", " | ".join(cells), context=ctx.full(header or None))
             for c in _cells(r):  # tables in a cell: after the row, with their own header
                 for nested in c.iter("table"):
                     if next(nested.iterancestors("table"), None) is el:
@@ -684,16 +693,15 @@ class _Reader:
 
     @staticmethod
     def grid(rows: list, widest: int) -> bool:
-        """Whether a table without a header row is still a grid of data: rows of the same width, no
-        spanning cells, each cell a line of text (at most one paragraph, no list, no nested table)."""
-        if len(rows) < 2:
+        """Whether a table without a header row is still a grid of data: rows of two cells or more (a
+        row of one spanning cell may stand among them: a title), no cell spanning rows, each cell a line
+        of text (at most one paragraph, no list, no nested table)."""
+        wide = [r for r in rows if len(_cells(r)) >= 2]
+        if len(wide) < 2 or len(wide) < 0.6 * len(rows):
             return False
         for r in rows:
-            cells = _cells(r)
-            if len(cells) != widest:
-                return False
-            for c in cells:
-                if c.get("rowspan") not in (None, "1") or c.get("colspan") not in (None, "1"):
+            for c in _cells(r):
+                if c.get("rowspan") not in (None, "1") or (len(_cells(r)) > 1 and c.get("colspan") not in (None, "1")):
                     return False
                 blocks = [x for x in c.iterdescendants() if _tag(x) in _BLOCK]
                 if len(blocks) > 1 or any(_tag(x) not in ("p", "div", "span") for x in blocks):
