@@ -93,12 +93,14 @@ class IngestionScores:
 
 
 _MARKUP_START = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*|\[\^\d+\]:\s*)")
-_MARKUP = re.compile(r"`+|\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+# Emphasis as Markdown writes it: the delimiters around a run of text, never inside a
+# word or a name (`__init__`, `dh_*` stay as they are).
+_EMPHASIS = re.compile(r"(?<![\w*])(\*\*|\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 
 
 def _plain(label_text: str) -> str:
-    """A Markdown document's label without the syntax it keeps (headings, bullets, emphasis)."""
-    return _MARKUP.sub("", _MARKUP_START.sub("", label_text))
+    """A Markdown document's label without the syntax it keeps (headings, bullets, emphasis, code ticks)."""
+    return _EMPHASIS.sub(r"\2", _MARKUP_START.sub("", label_text)).replace("`", "")
 
 
 def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Paragraph],

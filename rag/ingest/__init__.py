@@ -5,7 +5,10 @@ paragraphs of a markdown or hard-wrapped text, single lines of a text dump of
 a web page (`blocks`), or the main content and reader comments trafilatura
 extracts from an HTML page, with its metadata and the notes it links its note
 calls to, the page's own block elements read with lxml when trafilatura finds
-no article (`html`; nothing is ever fetched). The blocks are split into zones
+no article (`html`; nothing is ever fetched). An HTML page that is not a news
+article or blog post is read by its block structure instead
+(`html_structure`, a `structured.Parsed` that `structured.assemble` makes a
+`Document`). The blocks are split into zones
 -- article, notes, author biography, reader comments -- by their headings or
 labels (`zones`); the article zone goes through the furniture classifier
 (`furniture`); the kept blocks are given roles -- title, dateline and byline,

@@ -24,7 +24,8 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .docx import read_docx
 from .furniture import classify, main_region
-from .html import PageMeta, read_html
+from .html import PageMeta, parse_page, read_html
+from .html_structure import article_like, parse_html
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import Parsed, assemble
 from .zones import block_zones
@@ -106,19 +107,33 @@ def _structured_document(path: Path, doc_id: str, parsed: Parsed) -> Document:
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
-    """An HTML page: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
+    """An HTML page: read by its block structure (`html_structure`), unless it is a news article or blog
+    post, read as an article: trafilatura's main content, or the page's own blocks when that yields no
+    paragraph."""
     try:
-        page = read_html(html, missing_notes)
+        root = parse_page(html)
+        article = article_like(root)
+        if not article:
+            parsed = parse_html(root)
+        else:
+            page = read_html(html, missing_notes)
     except ValueError as e:
         raise IngestError(path, str(e)) from None
+    if not article:
+        try:
+            return assemble(doc_id, str(path), parsed)
+        except ValueError:
+            n = len(parsed.dropped)  # a page of nothing but furniture, or of nothing at all
+            left_out = f" ({n} block{'s' * (n > 1)} of page furniture left out)"
+            raise IngestError(path, f"no paragraph of text found{left_out}" if n else "no text found") from None
     if page.blocks:
         try:
             doc = build_document(doc_id, str(path), page.blocks, page.meta)
         except IngestError:
             pass  # trafilatura kept nothing the article reading accepts: read the whole page instead
         else:
-            return replace(doc, dropped=page.removed + doc.dropped)
-    return build_document(doc_id, str(path), page.page_blocks, page.meta)
+            return replace(doc, dropped=page.removed + doc.dropped, format="html")
+    return replace(build_document(doc_id, str(path), page.page_blocks, page.meta), format="html")
 
 
 def citable_passages(doc: Document) -> list[Paragraph]:
