@@ -109,7 +109,7 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
     """Gold quotes (doc id, quote) found verbatim (normalised) in one passage or note of
     their document; content sentences of the labels found in the document's passages,
     contexts, section titles, title or notes; furniture blocks of four words or more
-    that a passage holds."""
+    that a passage holds (the metadata card, which renvoi writes, aside)."""
     by_doc: dict[str, list[str]] = {}
     for p in passages:
         by_doc.setdefault(p.doc_id, []).append(normalise(p.text))
@@ -132,7 +132,12 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
                  for s in cut_sentences(plain(lab)) if len(s.split()) >= 2]
     lost = [s for doc_id, s in sentences if normalise(s) not in kept.get(doc_id, "")]
     furniture = [lab for lab in labels if lab.label == "furniture" and len(lab.text.split()) >= 4]
+    # the metadata card repeats the title renvoi read, which a page's navigation may show too
+    written = {}
+    for p in passages:
+        if p.kind != "meta":
+            written.setdefault(p.doc_id, []).append(normalise(p.text))
     leaked = [lab.text for lab in furniture
-              if any(normalise(plain(lab)) in t for t in by_doc.get(lab.doc_id, []))]
+              if any(normalise(plain(lab)) in t for t in written.get(lab.doc_id, []))]
     return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), len(sentences), len(sentences) - len(lost),
                            len(furniture), len(leaked), tuple(lost_quotes), tuple(lost), tuple(leaked))
