@@ -93,12 +93,37 @@ class IngestionScores:
 
 
 _MARKUP_START = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*|\[\^\d+\]:\s*)")
-_MARKUP = re.compile(r"`+|\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 
 
-def _plain(label_text: str) -> str:
-    """A label's text without the Markdown syntax some labels keep (headings, bullets, emphasis)."""
-    return _MARKUP.sub("", _MARKUP_START.sub("", label_text))
+# Syntax only Markdown source has: a code span, an inline link, an autolink, a note call.
+_MARKDOWN_ONLY = re.compile(r"`|\]\(|<(?:https?|ftp|mailto):|\[\^\w+\]")
+
+
+def _plain(label_text: str, markdown: bool = False) -> str:
+    """A label's text without the Markdown syntax some labels keep (headings, bullets, emphasis).
+
+    A document some of whose labels hold syntax only Markdown has (`_MARKDOWN_ONLY`)
+    is labelled in Markdown: its labels are read as CommonMark reads them (code
+    spans verbatim, backslash escapes, link text and autolinks, emphasis only where
+    it delimits), note calls `[^n]` left out; `__init__` in another document's
+    label is a name, not emphasis."""
+    if markdown:
+        return _markdown_text(_MARKUP_START.sub("", label_text))
+    return _MARKUP_START.sub("", label_text)
+
+
+def _markdown_text(source: str) -> str:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    pieces: list[str] = []
+    for token in MarkdownIt("commonmark").use(footnote_plugin, always_match_refs=True).parse(source):
+        for child in token.children or ():
+            if child.type in ("text", "code_inline"):
+                pieces.append(child.content)
+            elif child.type in ("softbreak", "hardbreak", "footnote_ref"):
+                pieces.append(" ")
+    return " ".join("".join(pieces).split())
 
 
 def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Paragraph],
@@ -122,11 +147,12 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
                    if not any(normalise(q) in t for t in (*by_doc.get(doc_id, []), *notes.get(doc_id, [])))]
     if labels is None:
         return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), lost_quotes=tuple(lost_quotes))
+    markdown = {lab.doc_id for lab in labels if _MARKDOWN_ONLY.search(lab.text)}
     sentences = [(lab.doc_id, s) for lab in labels if lab.label == "content"
-                 for s in cut_sentences(_plain(lab.text)) if len(s.split()) >= 2]
+                 for s in cut_sentences(_plain(lab.text, lab.doc_id in markdown)) if len(s.split()) >= 2]
     lost = [s for doc_id, s in sentences if normalise(s) not in kept.get(doc_id, "")]
     furniture = [lab for lab in labels if lab.label == "furniture" and len(lab.text.split()) >= 4]
     leaked = [lab.text for lab in furniture
-              if any(normalise(_plain(lab.text)) in t for t in by_doc.get(lab.doc_id, []))]
+              if any(normalise(_plain(lab.text, lab.doc_id in markdown)) in t for t in by_doc.get(lab.doc_id, []))]
     return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), len(sentences), len(sentences) - len(lost),
                            len(furniture), len(leaked), tuple(lost_quotes), tuple(lost), tuple(leaked))
