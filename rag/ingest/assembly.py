@@ -24,7 +24,9 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
+from .plaintext import looks_like_page_dump, read_plaintext
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
+from .structured import Parsed, assemble
 from .zones import block_zones
 
 
@@ -84,12 +86,24 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     doc_id = doc_id or path.stem
     if suffix in (".html", ".htm", ".xhtml"):
         return _html_document(path, text, doc_id)
-    if suffix in (".txt", ".md", ".markdown"):
+    if suffix == ".txt" and not looks_like_page_dump(text):
+        return _structured(path, doc_id, read_plaintext(text))
+    if suffix in (".txt", ".md", ".markdown"):  # a markdown file, or a web page's text dump
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, unsupported(suffix))
     return build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
+
+
+def _structured(path: Path, doc_id: str, parsed: Parsed) -> Document:
+    """The document of a file whose reader states its structure (`rag.ingest.structured`)."""
+    try:
+        return assemble(doc_id, str(path), parsed)
+    except IngestError:
+        raise
+    except ValueError as e:
+        raise IngestError(path, str(e)) from None
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
