@@ -24,6 +24,7 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
+from .markdown import read_markdown
 from .plaintext import looks_like_page_dump, read_plaintext
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import Parsed, assemble
@@ -86,9 +87,11 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     doc_id = doc_id or path.stem
     if suffix in (".html", ".htm", ".xhtml"):
         return _html_document(path, text, doc_id)
+    if suffix in (".md", ".markdown"):
+        return _structured(path, doc_id, read_markdown(text))
     if suffix == ".txt" and not looks_like_page_dump(text):
         return _structured(path, doc_id, read_plaintext(text))
-    if suffix in (".txt", ".md", ".markdown"):  # a markdown file, or a web page's text dump
+    if suffix == ".txt":  # a web page's text dump: the page reading
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
