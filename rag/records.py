@@ -27,8 +27,9 @@ PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 # rebuilt (it is part of the corpus hash). Here, not in rag/ingest/, because
 # answering from a built index must not import the parser. 2: closing datelines;
 # 3: a wrapped note call after another stays in its paragraph; 4: note calls by offset;
-# 5: a body paragraph naming the title and a year stays a paragraph (not a citation line).
-PARSER_VERSION = 5
+# 5: a body paragraph naming the title and a year stays a paragraph (not a citation line);
+# 6: Markdown and laid-out plain text read by their structure (ingest/markdown.py, ingest/plaintext.py).
+PARSER_VERSION = 6
 
 
 @dataclass(frozen=True)
