@@ -41,6 +41,7 @@ import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
@@ -54,7 +55,7 @@ from ..records import Dropped, Footnote
 from ..text import cut_sentences, ends_sentence
 from .blocks import URL
 from .dates import find_date
-from .plaintext import ruled_table
+from .plaintext import may_start_table, ruled_table
 from .roles import byline_names, normalize_name
 from .structured import Meta, Parsed, Part
 
@@ -72,6 +73,7 @@ _SPAN_ATTRIBUTES = re.compile(r"\[([^\[\]]+)\]\{[#.][^{}]*\}")
 _TRAILING_ATTRIBUTES = re.compile(r"\s*\{[#.][\w#.:= -]*\}$")
 
 
+@lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     # nothing is rendered: a "javascript:" link is still a link, whose text is kept and target dropped
@@ -92,8 +94,7 @@ def _ruled_table_rule(state: StateBlock, start: int, end: int, silent: bool) -> 
         raw = state.src[state.bMarks[k]:state.eMarks[k]]
         return raw[state.blkIndent:] if raw[:state.blkIndent].isspace() else raw.lstrip()
 
-    first = line(start).lstrip()
-    if not (first.startswith(("-", "+")) or start + 1 < end and line(start + 1).lstrip().startswith("--")):
+    if not may_start_table(line(start), line(start + 1) if start + 1 < end else ""):
         return False
     lines = [line(k) for k in range(start, end)]
     found = ruled_table(lines, 0)

@@ -173,6 +173,12 @@ def _join_cells(lines: Sequence[str], starts: Sequence[int]) -> tuple[str, ...]:
     return tuple(join_lines([c for c in col if c]) for col in columns)
 
 
+def may_start_table(first: str, second: str) -> bool:
+    """Whether a ruled table may start with these two lines (a cheap test before `ruled_table`)."""
+    return bool(_GRID_BORDER.match(first) or _FULL_RULE.match(first) or _GROUPS_LINE.match(first)
+                or _GROUPS_LINE.match(second))  # fmt: skip
+
+
 def ruled_table(lines: Sequence[str], i: int) -> tuple[int, Table] | None:
     """The table starting at line `i` (pandoc's simple, multiline or grid tables), and the
     index of the line after it; None when no table starts there."""
