@@ -93,14 +93,32 @@ class IngestionScores:
 
 
 _MARKUP_START = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*|\[\^\d+\]:\s*)")
-# Emphasis as Markdown writes it: the delimiters around a run of text, never inside a
-# word or a name (`__init__`, `dh_*` stay as they are).
-_EMPHASIS = re.compile(r"(?<![\w*])(\*\*|\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 
 
-def _plain(label_text: str) -> str:
-    """A Markdown document's label without the syntax it keeps (headings, bullets, emphasis, code ticks)."""
-    return _EMPHASIS.sub(r"\2", _MARKUP_START.sub("", label_text)).replace("`", "")
+def _plain(label_text: str, markdown: bool = False) -> str:
+    """A label's text without the Markdown syntax some labels keep (headings, bullets, emphasis).
+
+    A Markdown document's labels are its source: read as CommonMark reads them (code
+    spans verbatim, backslash escapes, link text and autolinks, emphasis only where
+    it delimits), note calls `[^n]` left out; `__init__` in another document's
+    label is a name, not emphasis."""
+    if markdown:
+        return _markdown_text(_MARKUP_START.sub("", label_text))
+    return _MARKUP_START.sub("", label_text)
+
+
+def _markdown_text(source: str) -> str:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    pieces: list[str] = []
+    for token in MarkdownIt("commonmark").use(footnote_plugin, always_match_refs=True).parse(source):
+        for child in token.children or ():
+            if child.type in ("text", "code_inline"):
+                pieces.append(child.content)
+            elif child.type in ("softbreak", "hardbreak", "footnote_ref"):
+                pieces.append(" ")
+    return " ".join("".join(pieces).split())
 
 
 def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Paragraph],
@@ -126,7 +144,7 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
         return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), lost_quotes=tuple(lost_quotes))
     def plain(lab: Label) -> str:
         doc = documents.get(lab.doc_id)
-        return _plain(lab.text) if doc is not None and doc.format == "markdown" else lab.text
+        return _plain(lab.text, markdown=doc is not None and doc.format == "markdown")
 
     sentences = [(lab.doc_id, s) for lab in labels if lab.label == "content"
                  for s in cut_sentences(plain(lab)) if len(s.split()) >= 2]

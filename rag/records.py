@@ -28,7 +28,8 @@ PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 # answering from a built index must not import the parser. 2: closing datelines;
 # 3: a wrapped note call after another stays in its paragraph; 4: note calls by offset;
 # 5: a body paragraph naming the title and a year stays a paragraph (not a citation line);
-# 6: HTML pages that are not news articles read by their block structure (rag.ingest.html_structure).
+# 6: HTML pages that are not news articles read by their block structure (rag.ingest.html_structure);
+#    Markdown and laid-out plain text read by their structure (ingest/markdown.py, ingest/plaintext.py).
 PARSER_VERSION = 6
 
 

@@ -18,6 +18,12 @@ interview turns typed, footnote calls recorded (`body`). Notes and comments
 are parsed into `Footnote` and `Comment` records (`apparatus`); dates are
 found and written out by `dates`; `assembly` runs it all.
 
+Markdown (`markdown`) and plain text laid out for reading -- hard-wrapped
+prose, manual pages, pandoc's plain output (`plaintext`) -- state their
+structure: their readers return a `structured.Parsed`, which
+`structured.assemble` turns into a `Document`; a .txt that is a web page's
+text dump (`plaintext.looks_like_page_dump`) is read as a page.
+
 It does not embed, index or search, and never special-cases a site: every rule
 is a pattern of articles in general. Errors a user can fix raise `IngestError`
 (one line naming the file); `ingest_paths` turns them into `IngestIssue`s and

@@ -26,6 +26,8 @@ from .docx import read_docx
 from .furniture import classify, main_region
 from .html import PageMeta, parse_page, read_html
 from .html_structure import article_like, parse_html
+from .markdown import read_markdown
+from .plaintext import looks_like_page_dump, read_plaintext
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import Parsed, assemble
 from .zones import block_zones
@@ -88,20 +90,26 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     if suffix in (".html", ".htm", ".xhtml"):
         return replace(_html_document(path, text, doc_id), format="html")
     if suffix == ".docx":  # read from the file itself: `text` is not used
-        return _structured_document(path, doc_id, read_docx(path))
-    if suffix in (".txt", ".md", ".markdown"):
+        return _structured(path, doc_id, read_docx(path))
+    if suffix in (".md", ".markdown"):
+        return _structured(path, doc_id, read_markdown(text))
+    if suffix == ".txt" and not looks_like_page_dump(text):
+        return _structured(path, doc_id, read_plaintext(text))
+    if suffix == ".txt":  # a web page's text dump: the page reading
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, unsupported(suffix))
     doc = build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
-    return replace(doc, format="markdown" if suffix in (".md", ".markdown") else "text")
+    return replace(doc, format="text")
 
 
-def _structured_document(path: Path, doc_id: str, parsed: Parsed) -> Document:
-    """A document whose format states its structure (see `rag.ingest.structured`)."""
+def _structured(path: Path, doc_id: str, parsed: Parsed) -> Document:
+    """The document of a file whose reader states its structure (`rag.ingest.structured`)."""
     try:
         return assemble(doc_id, str(path), parsed)
+    except IngestError:
+        raise
     except ValueError as e:
         raise IngestError(path, str(e)) from None
 
