@@ -24,7 +24,9 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .furniture import classify, main_region
 from .html import PageMeta, read_html
+from .pdf import read_pdf
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
+from .structured import assemble
 from .zones import block_zones
 
 
@@ -84,12 +86,24 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     doc_id = doc_id or path.stem
     if suffix in (".html", ".htm", ".xhtml"):
         return _html_document(path, text, doc_id)
+    if suffix == ".pdf":
+        return _structured_document(path, doc_id, read_pdf)
     if suffix in (".txt", ".md", ".markdown"):
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, unsupported(suffix))
     return build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
+
+
+def _structured_document(path: Path, doc_id: str, reader) -> Document:
+    """A document whose format states its structure: its reader's `Parsed`, assembled."""
+    try:
+        return assemble(doc_id, str(path), reader(path))
+    except ValueError as e:
+        if isinstance(e, IngestError):
+            raise
+        raise IngestError(path, str(e)) from None
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from ..files import SUPPORTED_SUFFIXES, unsupported
+from ..files import BINARY_SUFFIXES, SUPPORTED_SUFFIXES, unsupported
 
 
 class IngestError(ValueError):
@@ -20,9 +20,14 @@ class IngestError(ValueError):
 
 
 def read_file(path: Path) -> tuple[str, str | None]:
-    """The file's text and, when it was not UTF-8, a notice saying how it was decoded."""
+    """The file's text and, when it was not UTF-8, a notice saying how it was decoded
+    (no text for a binary format such as PDF, which its reader opens itself)."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise IngestError(path, unsupported(path.suffix))
+    if path.suffix.lower() in BINARY_SUFFIXES:  # its reader opens it (rag.ingest.assembly.parse_document)
+        if not path.is_file():
+            raise IngestError(path, "vanished while being read")
+        return "", None
     try:
         data = path.read_bytes()
     except FileNotFoundError:
