@@ -74,7 +74,8 @@ class Line:
     main_top: float = 0.0  # top and bottom of its glyphs other than superscripts
     main_bottom: float = 0.0
     base: float = 0.0
-    size: float = 0.0  # size of most of its glyphs
+    size: float = 0.0  # size of most of its glyphs (of its prose glyphs when it has some)
+    prose: bool = False  # it has glyphs in a proportional font (not only code)
     bullet: bool = False  # a drawn bullet at its left
     col: tuple[int, int] = (0, 0)  # (page, column) it is read in
     col_x1: float = 0.0  # right edge of its column's text
@@ -89,7 +90,9 @@ class Line:
         main = [g for g in gs if not g.sup] or gs
         self.main_top = min(g.top for g in main)
         self.main_bottom = max(g.bottom for g in main)
-        sizes = Counter(round(g.size, 1) for g in main)
+        text = [g for g in main if not g.mono and g.text.strip()]
+        self.prose = len(text) >= 3
+        sizes = Counter(round(g.size, 1) for g in (text if self.prose else main))
         self.size = sizes.most_common(1)[0][0]
         self.base = statistics.median(g.base for g in main if round(g.size, 1) == self.size)
         self.wide_gaps = sum(1 for a, b in zip(gs, gs[1:]) if b.x0 - a.x1 > 3 * self.size)
@@ -286,18 +289,15 @@ def _line_text(glyphs: Sequence[Glyph]) -> str:
     prev: Glyph | None = None
     space = False
     owed = 0.0  # width of glyphs the font gave none (a ligature), not yet made up by a later position
-    # A producer that writes its spaces (most do) needs no guessing from gaps but for wide ones.
-    spaces = sum(1 for g in glyphs if not g.text.strip())
-    ratio = 0.25 if spaces and spaces * 20 >= len(glyphs) else 0.17
     for g in glyphs:
         if not g.text.strip():
             space = prev is not None
             continue
         if prev is not None:
             step = g.x0 - prev.x1
-            if owed and step >= 0.8 * owed:
+            if owed and not space and step >= 0.8 * owed:  # after a space, the step is the word spacing
                 step, owed = step - owed, 0.0
-            gap = space or step > ratio * min(prev.size, g.size)
+            gap = space or step > 0.17 * min(prev.size, g.size)
             if prev.sup and not g.sup:
                 out.append(_SUP_CLOSE)
             if gap:
@@ -592,11 +592,13 @@ class _Reader:
                 if g.text.strip() and not g.sup:
                     (mono_sizes if g.mono else sizes)[round(g.size * 2) / 2] += 1
         self.body = (sizes or mono_sizes).most_common(1)[0][0] if sizes or mono_sizes else 10.0
-        pitches: Counter = Counter()
+        pitches: Counter = Counter()  # line spacing in ems, of prose and of code
+        code: Counter = Counter()
         for a, b in zip(lines, lines[1:]):
             if a.col == b.col and abs(a.size - b.size) < 0.6 and 0 < b.base - a.base < 3 * a.size:
-                pitches[round((b.base - a.base) / a.size, 2)] += 1
-        self.pitch = pitches.most_common(1)[0][0] if pitches else 1.2  # in ems
+                (pitches if a.prose and b.prose else code)[round((b.base - a.base) / a.size, 2)] += 1
+        self.pitch = (pitches or code).most_common(1)[0][0] if pitches or code else 1.2
+        self.code_pitch = (code or pitches).most_common(1)[0][0] if pitches or code else 1.2
         # Justified text: the lines that do not end a block reach their column's right edge.
         inner = [a for a, b in zip(lines, lines[1:]) if a.col == b.col and abs(a.size - b.size) < 0.6
                  and 0 < b.base - a.base <= 1.6 * a.size and a.mono < 0.5]  # fmt: skip
@@ -638,12 +640,13 @@ class _Reader:
         if a.col != b.col or a.page != b.page:
             return True
         size = min(a.size, b.size)
-        if abs(a.size - b.size) > max(0.6, 0.06 * size):
+        # a change of size starts a block, but for code within a line of prose: its lines compare as prose
+        if abs(a.size - b.size) > max(0.6, 0.06 * size) and a.prose == b.prose:
             return True
-        mono_a, mono_b = a.mono > 0.9, b.mono > 0.9
         step = (b.base - a.base) / max(a.size, 1.0)
-        if mono_a and mono_b and not b.bullet:  # a code block keeps its blank lines and indentation
-            return step > max(2.6 * self.pitch, 2.0) or b.base <= a.base
+        if all(ln.mono > 0.9 for ln in block.lines) and b.mono > 0.9 and not b.bullet:
+            # a code block keeps its blank lines and its indentation
+            return step > max(2.6 * self.code_pitch, 2.0) or b.base <= a.base
         # a superscript makes room for itself above its line
         room = (b.main_top - b.top) / max(b.size, 1.0) + 0.3 if b.top < b.main_top else 0.0
         if step > self.pitch * 1.3 + 0.15 + room or b.main_top - a.main_bottom > 0.8 * size or b.base <= a.base:
@@ -781,10 +784,12 @@ class _Reader:
                 by_column[b.lines[0].col].append(i)
         for (pn, _), idx in by_column.items():
             height = next(p.height for p in self.pages if p.number == pn)
+            # the foot of the column: smaller text, or notes as large as the text that open with a raised number
             tail: list[int] = []
             for i in reversed(idx):
                 b = blocks[i]
-                if b.size <= self.body * 0.92 and b.kind in ("paragraph", "item", "heading"):
+                small = b.size <= self.body * 0.92
+                if b.kind in ("paragraph", "item", "heading") and (small or b.raw.lstrip().startswith(_SUP_OPEN)):
                     tail.append(i)
                 else:
                     break
@@ -805,7 +810,7 @@ class _Reader:
         start = None
         for pos, i in enumerate(rest):
             n = _note_number(blocks[i])
-            if n is None or n not in calls or blocks[i].kind == "table":
+            if n is None or n not in calls or blocks[i].kind not in ("paragraph", "item"):
                 continue
             seq = [n]
             ok = True
@@ -819,7 +824,8 @@ class _Reader:
                         ok = False
                         break
                     seq.append(m)
-            if ok:
+            # a notes section is mostly its numbered notes (a note of several paragraphs is rare)
+            if ok and len(seq) * 2 >= len(rest) - pos:
                 start = pos
                 break
         if start is not None:
