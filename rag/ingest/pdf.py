@@ -225,49 +225,101 @@ class _Page:
 
 
 def _read_pages(path: Path, pdf) -> list[_Page]:
+    """Each page's glyphs, small drawn shapes (bullets), ruled tables and links.
+
+    Glyphs and shapes are read from pdfminer's layout objects directly (pdfplumber's own object
+    dictionaries cost a third of the time); pdfplumber's table finder runs only on pages with
+    enough drawn boxes and rules to hold a table."""
+    from pdfminer.layout import LTChar, LTContainer, LTCurve
+
+    def walk(objs):
+        for o in objs:
+            if isinstance(o, LTContainer):
+                yield from walk(o._objs)
+            else:
+                yield o
+
     pages = []
     for page in pdf.pages:
-        glyphs, rotated = [], []
+        height = float(page.height)
+        mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
+        rotated: list[str] = []
         chars = []
-        descents: dict[str, Counter] = defaultdict(Counter)
-        for c in page.chars:
-            text = c.get("text") or ""
-            if not text or text in "\r\n":
-                continue
-            if not c.get("upright", True):
-                rotated.append(text)
-                continue
-            size = float(c.get("size") or (c["bottom"] - c["top"])) or 1.0
-            m = c.get("matrix") or (1, 0, 0, 1, 0, c["y0"])
-            # the glyph box's bottom below the origin: the font's descent, plus any text rise (Ts)
-            drop = (c["y0"] - m[5]) / size
-            font = c.get("fontname") or ""
-            descents[font][round(drop, 2)] += 1
-            chars.append((c, text, size, m[5], drop, font))
-        descent = {f: cnt.most_common(1)[0][0] for f, cnt in descents.items()}
-        for c, text, size, m5, drop, font in chars:
-            rise = (drop - descent[font]) * size if abs(drop - descent[font]) > 0.05 else 0.0
-            base = c["bottom"] + c["y0"] - m5 - rise
-            glyphs.append(Glyph(text.translate(_LIGATURES), c["x0"], c["x1"], c["top"], c["bottom"], base, size,
-                                bool(_BOLD.search(font)), bool(_MONO.search(font))))  # fmt: skip
         marks = []
-        for obj in (*page.curves, *page.rects):
-            w, h = obj["x1"] - obj["x0"], obj["bottom"] - obj["top"]
-            if 1.5 <= w <= 7 and 1.5 <= h <= 7 and abs(w - h) <= 1.5:
-                marks.append((obj["x0"], obj["x1"], obj["top"], obj["bottom"]))
-        tables = []
-        if glyphs and (page.rects or page.lines or page.curves):
-            area = page.width * page.height
-            for t in page.find_tables():
-                x0, top, x1, bottom = t.bbox
-                if (x1 - x0) * (bottom - top) > 0.5 * area or len(t.rows) < 2:
+        edges: list[dict] = []  # axis-aligned strokes and box sides, for ruled tables
+        descents: dict[str, Counter] = defaultdict(Counter)
+        for o in walk(page.layout._objs):
+            if isinstance(o, LTChar):
+                text = o.get_text()
+                if not text or text in "\r\n":
                     continue
-                tables.append((t.bbox, [r.cells for r in t.rows]))
+                if not o.upright:
+                    rotated.append(text)
+                    continue
+                size = float(o.size) or (o.y1 - o.y0) or 1.0
+                font = o.fontname if isinstance(o.fontname, str) else o.fontname.decode("latin-1", "replace")
+                # the glyph box's bottom below the origin: the font's descent, plus any text rise (Ts)
+                drop = (o.y0 - o.matrix[5]) / size
+                descents[font][round(drop, 2)] += 1
+                chars.append((o, text, size, drop, font))
+            elif isinstance(o, LTCurve):
+                w, h = o.x1 - o.x0, o.y1 - o.y0
+                if 1.5 <= w <= 7 and 1.5 <= h <= 7 and abs(w - h) <= 1.5:
+                    marks.append((o.x0 + mb_x0, o.x1 + mb_x0, height - o.y1 + mb_top, height - o.y0 + mb_top))
+                elif w > 7 or h > 7:
+                    edges += _edges(o, height, mb_x0, mb_top)
+        descent = {f: cnt.most_common(1)[0][0] for f, cnt in descents.items()}
+        glyphs = []
+        for o, text, size, drop, font in chars:
+            rise = (drop - descent[font]) * size if abs(drop - descent[font]) > 0.05 else 0.0
+            glyphs.append(Glyph(text.translate(_LIGATURES), o.x0 + mb_x0, o.x1 + mb_x0, height - o.y1 + mb_top,
+                                height - o.y0 + mb_top, height + mb_top - o.matrix[5] - rise, size,
+                                bool(_BOLD.search(font)), bool(_MONO.search(font))))  # fmt: skip
+        tables = _ruled_tables(edges, float(page.width) * height) if glyphs and len(edges) >= 12 else []
         uris = [(a["uri"], (a["x0"], a["x1"], a["top"], a["bottom"])) for a in page.hyperlinks if a.get("uri")]
-        pages.append(_Page(page.page_number, float(page.width), float(page.height), _dedupe(glyphs), marks, tables,
-                           uris, "".join(rotated)))  # fmt: skip
+        pages.append(_Page(page.page_number, float(page.width), height, _dedupe(glyphs), marks, tables, uris,
+                           "".join(rotated)))  # fmt: skip
         page.close()  # frees the page's parsed objects
     return pages
+
+
+def _edges(o, height: float, dx: float, dy: float) -> list[dict]:
+    """The horizontal and vertical strokes of a drawn path (a box's four sides), as pdfplumber's
+    table finder takes them."""
+    pts = [(x + dx, height - y + dy) for x, y in (getattr(o, "pts", None) or [])]
+    rect = len({round(x, 1) for x, _ in pts}) <= 2 and len({round(y, 1) for _, y in pts}) <= 2
+    if len(pts) < 2 or rect:  # a box: its four sides
+        x0, x1, top, bottom = o.x0 + dx, o.x1 + dx, height - o.y1 + dy, height - o.y0 + dy
+        pts = [(x0, top), (x1, top), (x1, bottom), (x0, bottom), (x0, top)]
+    out = []
+    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+        if abs(ay - by) < 0.01 and abs(ax - bx) >= 1:
+            x0, x1 = sorted((ax, bx))
+            out.append({"x0": x0, "x1": x1, "top": ay, "bottom": ay, "width": x1 - x0, "height": 0.0,
+                        "orientation": "h", "object_type": "rect_edge"})  # fmt: skip
+        elif abs(ax - bx) < 0.01 and abs(ay - by) >= 1:
+            top, bottom = sorted((ay, by))
+            out.append({"x0": ax, "x1": ax, "top": top, "bottom": bottom, "width": 0.0, "height": bottom - top,
+                        "orientation": "v", "object_type": "rect_edge"})  # fmt: skip
+    return out
+
+
+def _ruled_tables(edges: list[dict], area: float) -> list[tuple[tuple[float, float, float, float], list]]:
+    """Tables whose cells are drawn (pdfplumber's "lines" strategy with its default tolerances), each
+    as its box and its rows of cell boxes; a frame around most of the page is no table."""
+    from pdfplumber import table as tf
+    from pdfplumber.utils import filter_edges
+
+    merged = filter_edges(tf.merge_edges(edges, 3, 3, 3, 3), min_length=3)
+    cells = tf.intersections_to_cells(tf.edges_to_intersections(merged, 3, 3))
+    out = []
+    for group in tf.cells_to_tables(cells):
+        t = tf.Table(None, group)
+        x0, top, x1, bottom = t.bbox
+        if (x1 - x0) * (bottom - top) > 0.5 * area or len(t.rows) < 2:
+            continue
+        out.append((t.bbox, [r.cells for r in t.rows]))
+    return out
 
 
 def _dedupe(glyphs: list[Glyph]) -> list[Glyph]:
@@ -1051,17 +1103,38 @@ def _gutter(lines: list[Line]) -> tuple[float, list[tuple[float, float]]] | None
     width = x1 - x0
     if width < 150:
         return None
-    spans = []
+    # Each line as the stretches its text covers (glyphs less than 0.8 em apart run together).
+    cover: list[list[tuple[float, float]]] = []
     for ln in lines:
-        gs = [g for g in ln.glyphs if g.text.strip()]
-        spans.append([(g.x0, g.x1) for g in gs])
+        pad = 0.4 * ln.size
+        spans: list[list[float]] = []
+        for g in ln.glyphs:
+            if not g.text.strip():
+                continue
+            if spans and g.x0 - pad <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], g.x1 + pad)
+            else:
+                spans.append([g.x0 - pad, g.x1 + pad])
+        cover.append([(a, b) for a, b in spans])
+    if all(len(c) <= 1 for c in cover):
+        return None  # no line has a gap: one column
+    starts = [[a for a, _ in c] for c in cover]
+    words_cache: dict[tuple[int, int, bool], int] = {}
+
+    def words(k: int, x: float, left: bool) -> int:
+        key = (k, int(x), left)
+        if key not in words_cache:
+            words_cache[key] = len(_WORDS.findall("".join(
+                g.text for g in lines[k].glyphs if ((g.x0 + g.x1) / 2 < x) == left)))
+        return words_cache[key]
+
     best = None
     for step in range(int(0.3 * width), int(0.7 * width), 2):
         x = x0 + step
         runs: list[list[int]] = [[]]
-        for k, sp in enumerate(spans):
-            size = lines[k].size
-            if any(a - 0.4 * size <= x <= b + 0.4 * size for a, b in sp):
+        for k, c in enumerate(cover):
+            i = bisect_left(starts[k], x) - 1
+            if i >= 0 and c[i][1] >= x:
                 runs.append([])  # a line across x ends a two-column stretch
             else:
                 runs[-1].append(k)
@@ -1070,19 +1143,17 @@ def _gutter(lines: list[Line]) -> tuple[float, list[tuple[float, float]]] | None
         for run in runs:
             if len(run) < 4:
                 continue
-            left = [k for k in run if any(b < x for a, b in spans[k])]
-            right = [k for k in run if any(a > x for a, b in spans[k])]
+            left = [k for k in run if cover[k][0][0] < x]
+            right = [k for k in run if cover[k][-1][1] > x]
             if len(left) < 3 or len(right) < 3:
-                continue
-            lw = [len(_WORDS.findall("".join(g.text for g in lines[k].glyphs if (g.x0 + g.x1) / 2 < x))) for k in left]
-            rw = [len(_WORDS.findall("".join(g.text for g in lines[k].glyphs if (g.x0 + g.x1) / 2 >= x)))
-                  for k in right]  # fmt: skip
-            if statistics.mean(lw) < 3 or statistics.mean(rw) < 3:
                 continue
             if sum(lines[k].mono > 0.5 for k in run) > 0.5 * len(run):
                 continue
-            rx = Counter(round(min(a for a, b in spans[k] if a > x)) for k in right)
-            if rx.most_common(1)[0][1] < 0.5 * len(right):
+            if statistics.mean(words(k, x, True) for k in left) < 3 or \
+                    statistics.mean(words(k, x, False) for k in right) < 3:  # fmt: skip
+                continue
+            rx = Counter(round(next(a for a, _ in cover[k] if a > x)) for k in right if any(a > x for a, _ in cover[k]))
+            if not rx or rx.most_common(1)[0][1] < 0.5 * len(right):
                 continue  # the right column has no common left edge
             bands.append((lines[run[0]].top - 1, lines[run[-1]].top + 1))
             total += len(run)
