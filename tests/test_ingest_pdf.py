@@ -21,6 +21,7 @@ from rag.ingest.pdf import read_pdf
 FONTS = {"R": "Helvetica", "B": "Helvetica-Bold", "M": "Courier", "X": "Helvetica"}
 # "X" is Helvetica whose codes 128 and 129 are the soft hyphen (U+00AD) and the hyphen U+2010.
 SOFT, HYPHEN = "\x80", "\x81"
+BOM = "\ufeff"
 
 
 def _escape(text: str) -> str:
@@ -65,7 +66,9 @@ def make_pdf(pages: list[list[tuple]], info: dict[str, str] | None = None, shape
                         f"/Resources << /Font << {fonts} >> >> /Contents {content} 0 R >>"))  # fmt: skip
     objects[catalog - 1] = f"<< /Type /Catalog /Pages {pages_obj} 0 R >>".encode()
     objects[pages_obj - 1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>".encode()
-    info_id = add("<< " + " ".join(f"/{k} ({_escape(v)})" for k, v in (info or {}).items()) + " >>")
+    # Info strings as PDF text strings in UTF-16 (with a byte-order mark)
+    utf16 = lambda v: (BOM + v).encode("utf-16-be").hex()  # noqa: E731
+    info_id = add("<< " + " ".join(f"/{k} <{utf16(v)}>" for k, v in (info or {}).items()) + " >>")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objects, start=1):
@@ -240,3 +243,52 @@ def test_hyphens_at_line_ends(tmp_path):
                       "hyphen is a break: international; a hyphen that breaks a word written whole elsewhere goes: "
                       "transformation (a transformation); a Build-Depends field stays one word, as does "
                       "http://example.org/a/b/c.html here.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- apparatus and structure
+
+
+def test_endnotes_contents_table_and_code(tmp_path):
+    call = lambda n: (f"[{n}]", "R", 8, 4)  # noqa: E731 - a call printed raised, as DocBook prints it
+    grid = " ".join(f"72 {y} 300 0.5 re f" for y in (352, 334, 316, 298)) + " " + \
+        " ".join(f"{x} 298 0.5 54.5 re f" for x in (72, 186, 372))  # fmt: skip
+    page1 = [
+        line(72, 740, "Packaging Notes", size=20, font="B"),
+        line(72, 710, "Contents", font="B"),
+        line(72, 692, "1. Building"),
+        line(72, 678, "2. Uploading"),
+        line(72, 650, "1. Building", size=15, font="B"),
+        line(72, 625, "Build the package with the usual tools", call(1), " before anything else, then check"),
+        line(72, 611, "the result carefully:"),
+        line(90, 590, "$ debuild -us -uc", size=9, font="M"),
+        line(90, 579, "  --lintian-opts -i", size=9, font="M"),
+        line(72, 555, "The archive expects these fields:"),
+        line(76, 340, "Field", font="B"), line(190, 340, "Meaning", font="B"),
+        line(76, 322, "Source"), line(190, 322, "name of the source package"),
+        line(76, 304, "Version"), line(190, 304, "upstream and Debian revision"),
+        line(72, 270, "2. Uploading", size=15, font="B"),
+        line(72, 245, "Upload with dput", call(2), " once the checks pass."),
+        line(72, 200, "[1] See the guide at https://example.org/guide for the details."),
+        line(72, 180, "[2] Or dupload, which works the same way."),
+    ]
+    info = {"Title": "Packaging Notes \u2014 Example Manuals"}
+    doc = ingest_file(write(tmp_path, "notes.pdf", make_pdf([page1], info, shapes=[grid])))
+    assert (doc.title, doc.site) == ("Packaging Notes", "Example Manuals")
+    assert [s.title for s in doc.sections] == ["1. Building", "2. Uploading"]
+    texts = [p.text for p in doc.paragraphs]
+    # the table of contents is left out, with its title, and says why
+    assert not any(t.startswith("1. Building 2. Uploading") for t in texts)
+    assert {d.reason for d in doc.dropped} >= {"table of contents (its entries repeat the headings that follow)",
+                                               "title of the table of contents"}  # fmt: skip
+    # calls and endnotes
+    assert texts[0] == "Build the package with the usual tools[1] before anything else, then check the result carefully:"
+    assert [(f.number, f.url) for f in doc.footnotes] == [(1, "https://example.org/guide"), (2, None)]
+    assert doc.footnotes[1].text == "Or dupload, which works the same way."
+    assert any(p.footnotes == (2,) and p.text == "Upload with dput[2] once the checks pass." for p in doc.paragraphs)
+    # code verbatim, its indentation kept
+    assert "$ debuild -us -uc\n  --lintian-opts -i" in texts
+    # table rows, cells joined, with the header as their context
+    rows = [p for p in doc.paragraphs if " | " in p.text]
+    assert [(p.text, p.context) for p in rows] == [("Source | name of the source package", "Field | Meaning"),
+                                                   ("Version | upstream and Debian revision", "Field | Meaning")]
+    assert all(p.page == 1 for p in doc.paragraphs)

@@ -156,6 +156,8 @@ class Block:
 _SUP_OPEN, _SUP_CLOSE = "\ue000", "\ue001"
 _SUP = re.compile(f"{_SUP_OPEN}([^{_SUP_CLOSE}]*){_SUP_CLOSE}")
 _CALL_TEXT = re.compile(r"^\s*\[?(\d{1,3})\]?\s*$")
+_SUPERSCRIPTS = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
+_CID = re.compile(r"^\(cid:\d+\)$")  # a glyph the font maps to no character
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi|,B\b", re.I)
 _MONO = re.compile(r"mono|courier|consol|typewriter|menlo|cmtt|inconsolata|fixed|code", re.I)
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
@@ -199,8 +201,15 @@ def read_pdf(path: Path) -> Parsed:
         raise IngestError(path, f"damaged PDF ({_one_line(cause)})") from None
     if not pages:
         raise IngestError(path, "PDF without pages")
-    if not any(g.text.strip() for p in pages for g in p.glyphs):
+    visible = [g for p in pages for g in p.glyphs if g.text.strip()]
+    if not visible:
         raise IngestError(path, "no text layer (a scanned PDF?)")
+    unmapped = sum(1 for g in visible if _CID.match(g.text))
+    if unmapped > 0.5 * len(visible):
+        raise IngestError(path, "its text layer maps glyphs to no characters (text not extractable)")
+    if unmapped:
+        for p in pages:
+            p.glyphs = [g for g in p.glyphs if not _CID.match(g.text)]
     return _Reader(pages, info).parse()
 
 
@@ -1014,6 +1023,8 @@ class _Reader:
             n = _CALL_TEXT.match(m.group(1))
             if n and int(n.group(1)) in notes:
                 return f"[{int(n.group(1))}]"
+            if re.fullmatch(r"[0-9+\-−]+", m.group(1)):  # an exponent, as printed: 10⁶, m²
+                return m.group(1).translate(_SUPERSCRIPTS)
             return m.group(1)
 
         return _SUP.sub(sup, text)
