@@ -153,7 +153,7 @@ class Block:
 
 
 # Superscript runs are kept between these private-use marks until the notes are known.
-_SUP_OPEN, _SUP_CLOSE = "\ue000", "\ue001"
+_SUP_OPEN, _SUP_CLOSE = "\ufdd0", "\ufdd1"  # noncharacters: never in a document's text
 _SUP = re.compile(f"{_SUP_OPEN}([^{_SUP_CLOSE}]*){_SUP_CLOSE}")
 _CALL_TEXT = re.compile(r"^\s*\[?(\d{1,3})\]?\s*$")
 _SUPERSCRIPTS = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
@@ -162,7 +162,10 @@ _BOLD = re.compile(r"bold|black|heavy|semibold|demi|,B\b", re.I)
 _MONO = re.compile(r"mono|courier|consol|typewriter|menlo|cmtt|inconsolata|fixed|code", re.I)
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\ufb05": "st", "\ufb06": "st", "\u00a0": " "})  # fmt: skip
-_BULLETS = "•◦▪▫‣●○■□►▸–—*·∙"
+# A bullet: a bullet sign, or a symbol font's glyph in the private use area (Word's Symbol bullet is U+F0B7).
+_BULLET = re.compile(r"^[•◦▪▫‣●○■□►▸∙·\ue000-\uf8ff]\s+(?=\S)")
+# A number or letter that opens a list item: "1.", "2)", "(a)", "iv."
+_NUMBERED = re.compile(r"^\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+(?=\S)")
 _TERMINAL = re.compile(r"[.!?…:;»\"”')\]]\s*$")
 _PAGE_NUMBER = re.compile(
     r"^[-–—\s]*(?:(?:page|p\.|seite|página|pagina|pag\.|s\.)\s*)?(?:\d{1,4}|[ivxlcdm]{1,7})"
@@ -714,17 +717,19 @@ class _Reader:
             return True
         if b.bullet or _bullet_text(b.text):
             return True
+        if _NUMBERED.match(_SUP.sub("", b.text)) and (_TERMINAL.search(a.text) or a.x1 < a.col_x1 - 0.15 * (a.col_x1 - a.x0)):
+            return True  # a numbered item after a finished line
         if a.bold > 0.9 and b.bold < 0.5 and len(block.lines) == 1 and len(_WORDS.findall(a.text)) <= 12:
             return True  # a bold line over regular text: a run-in heading
         first = block.lines[0]
         indent = 0.8 * size
         if b.x0 > a.x0 + indent:
             # the continuation of a bulleted line hangs under its text
-            if len(block.lines) >= 1 and _bullet_text(first.text) and abs(b.x0 - _text_x0(first)) <= indent:
+            if _item_start(first.text) and abs(b.x0 - _text_x0(first)) <= indent:
                 return False
             return True
         if b.x0 < a.x0 - indent:
-            return not (len(block.lines) == 1 and not _bullet_text(a.text) and not a.bullet)  # first-line indent
+            return not (len(block.lines) == 1 and not _item_start(a.text) and not a.bullet)  # first-line indent
         # a short line ending a sentence ends its paragraph (text set without spacing between paragraphs)
         if a.col_x1 - a.x1 > 0.3 * (a.col_x1 - min(ln.x0 for ln in block.lines) + 1) and _TERMINAL.search(a.text) \
                 and a.x1 < a.col_x1 - 8 * size:  # fmt: skip
@@ -754,6 +759,8 @@ class _Reader:
             elif (bold > 0.9 and size >= body * 0.95 and len(b.lines) <= 2 and 0 < nwords <= 12
                   and not re.search(r"[.,;:]\s*$", text)):  # fmt: skip
                 b.kind = "heading"
+            elif _item_start(b.lines[0].text):
+                b.kind = "item"  # numbered
             else:
                 b.kind = "paragraph"
         ranks = sorted(big_sizes, reverse=True)
@@ -944,7 +951,7 @@ class _Reader:
             return False
         if a.kind == "code" and b.kind == "code":
             return abs(a.size - b.size) < 0.6
-        if a.kind not in ("paragraph", "item") or b.kind != "paragraph" or lb.bullet or _bullet_text(lb.text):
+        if a.kind not in ("paragraph", "item") or b.kind != "paragraph" or lb.bullet or _item_start(lb.text):
             return False
         if abs(la.size - lb.size) > 0.6:
             return False
@@ -981,7 +988,7 @@ class _Reader:
                 continue
             text = self._render(self._join_text([ln.text for ln in b.lines], self.justified), notes)
             if b.kind == "item":
-                text = re.sub(f"^[{re.escape(_BULLETS)}]\\s+", "", text)
+                text = _BULLET.sub("", text)
             text = " ".join(text.split())
             if not text:
                 continue
@@ -1216,14 +1223,21 @@ def _first_word_width(ln: Line) -> float:
 
 
 def _bullet_text(text: str) -> bool:
+    return bool(_BULLET.match(_SUP.sub("", text).lstrip()))
+
+
+def _item_start(text: str) -> bool:
     t = _SUP.sub("", text).lstrip()
-    return len(t) > 2 and t[0] in _BULLETS and t[1] == " " and t[0] not in "–—*" or bool(re.match(r"^[•◦▪‣●○■□►▸∙·]\s", t))
+    return bool(_BULLET.match(t) or _NUMBERED.match(t))
 
 
 def _text_x0(ln: Line) -> float:
-    """Where the text of a bulleted line starts, after its bullet."""
-    gs = [g for g in ln.glyphs if g.text.strip()]
-    return gs[1].x0 if len(gs) > 1 else ln.x0
+    """Where the text of a bulleted or numbered line starts, after its marker."""
+    gs = ln.glyphs
+    for k, g in enumerate(gs[1:], start=1):
+        if g.text.strip() and (not gs[k - 1].text.strip() or g.x0 - gs[k - 1].x1 > 0.17 * g.size):
+            return g.x0
+    return ln.x0
 
 
 def _note_number(b: Block) -> int | None:
