@@ -27,6 +27,7 @@ from .furniture import classify, main_region
 from .html import PageMeta, parse_page, read_html
 from .html_structure import article_like, parse_html
 from .markdown import read_markdown
+from .pdf import read_pdf
 from .plaintext import looks_like_page_dump, read_plaintext
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import Parsed, assemble
@@ -91,6 +92,8 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
         return replace(_html_document(path, text, doc_id), format="html")
     if suffix == ".docx":  # read from the file itself: `text` is not used
         return _structured(path, doc_id, read_docx(path))
+    if suffix == ".pdf":  # likewise
+        return _structured(path, doc_id, read_pdf(path))
     if suffix in (".md", ".markdown"):
         return _structured(path, doc_id, read_markdown(text))
     if suffix == ".txt" and not looks_like_page_dump(text):
