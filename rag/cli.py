@@ -297,6 +297,7 @@ def chat_cmd(
         demo.block_thread()
     finally:
         demo.close()
+        r.close()  # the question batcher `launch` started
 
 
 @app.command("serve")
@@ -339,12 +340,8 @@ def serve_cmd(
     typer.echo(f"renvoi: API at http://{shown}:{sock.getsockname()[1]}/v1 (docs at /docs; Ctrl+C to stop); "
                "opening the index…")
 
-    def open_pipeline():
-        r = _open_for_answers(config)
-        return r
-
     with sock:
-        problem = run(open_pipeline, sock, api_key=api_key, workers=workers)
+        problem = run(lambda: _open_for_answers(config), sock, api_key=api_key, workers=workers)
     if problem is not None:
         raise UserError(f"stopped: {problem}")
 

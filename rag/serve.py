@@ -14,8 +14,8 @@ the server listens at once and every endpoint but health answers 503 until the
 pipeline is ready. Questions are answered in a pool of threads, one per core, over
 the one shared pipeline (`Renvoi.share`). An API key, when set, is required on
 every /v1 endpoint but health (`Authorization: Bearer KEY` or `X-API-Key: KEY`).
-Errors are JSON `{"error": "..."}` with their status code (400 bad input, 401/403
-key, 404 unknown passage or route, 413 question or body too long, 503 not ready,
+Errors are JSON `{"error": "..."}` with their status code (400 bad input, 401
+missing or wrong key, 404 unknown passage or route, 413 question or body too long, 503 not ready,
 502 language model failed, 500 anything else, logged in one line, never a traceback
 to the client). `run` serves the app with uvicorn on a socket it binds itself.
 """
@@ -333,7 +333,7 @@ class ChatCompletion(BaseModel):
 
 _ERRORS = {code: {"model": ErrorBody, "description": text} for code, text in (
     (400, "bad input: empty question, k out of range, unknown mode"),
-    (401, "an API key is required"), (403, "the API key is not valid"),
+    (401, "an API key is required, or the one given is not valid"),
     (413, "the question or the request is too long"),
     (503, "the index is being built, or could not be opened"),
 )}
@@ -460,7 +460,7 @@ def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
             raise ApiError(401, "an API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
                            {"WWW-Authenticate": "Bearer"})
         if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise ApiError(403, "the API key is not valid")
+            raise ApiError(401, "the API key is not valid", {"WWW-Authenticate": "Bearer"})
 
     keyed = [Depends(check_key)]
 

@@ -53,10 +53,11 @@ ANSWER_MODES = ("extractive",)
 # Joins the modes when a language model is configured (`renvoi chat --llm …`).
 GENERATIVE = "generative"
 MAX_K = 20
-# Answers use the CPU-bound embedding model: one at a time avoids two requests
-# fighting over the cores; panel and page events are cheap and run alongside.
-ASK_CONCURRENCY = 1
-DEFAULT_CONCURRENCY = 4
+# Answers run in parallel over the one shared pipeline (`Renvoi.share`): while one
+# question is in the embedding model (which releases the GIL) another is ranked or
+# composed. A few per core keep both cores busy without queueing inside the model.
+ASK_CONCURRENCY = max(2, 2 * (os.cpu_count() or 1))
+DEFAULT_CONCURRENCY = max(4, ASK_CONCURRENCY)
 QUEUE_MAX_SIZE = 64
 # Gradio's upload endpoint exists whether or not a page uses it: one byte closes it.
 NO_UPLOAD_BYTES = 1
@@ -452,7 +453,7 @@ def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
 
-    demo = build_app(renvoi, examples=examples)
+    demo = build_app(renvoi.share(), examples=examples)  # several answers at once: see ASK_CONCURRENCY
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # system fonts: no font CDN
     demo.launch(
