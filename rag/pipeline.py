@@ -109,16 +109,25 @@ class Renvoi:
         if self._embedder is None:
             with self._loading:
                 if self._embedder is None:
-                    # Questions are embedded by the backend that embedded the index.
-                    backend = self.index.manifest.settings.get("backend", self.config.index.backend)
-                    embedder = _load_embedder(self.config.with_(backend=backend))
-                    if embedder.model_id != self.index.manifest.model_id:
-                        raise ValueError(
-                            f"the index was built with {self.index.manifest.model_id!r} but the model is "
-                            f"{embedder.model_id!r}; rebuild it with `renvoi index`"
-                        )
-                    self._embedder = embedder
+                    self._embedder = self._load_embedder()
         return self._embedder
+
+    def _load_embedder(self, onnx_threads: int | None = None, check: bool = True):
+        # Questions are embedded by the backend that embedded the index.
+        backend = self.index.manifest.settings.get("backend", self.config.index.backend)
+        config = self.config.with_(backend=backend)
+        from .embed import OnnxEmbedder, resolve_backend
+
+        if onnx_threads is not None and resolve_backend(config.index.model, backend) == "onnx-int8":
+            embedder = OnnxEmbedder.load(config, threads=onnx_threads, check=check)
+        else:
+            embedder = _load_embedder(config)
+        if embedder.model_id != self.index.manifest.model_id:
+            raise ValueError(
+                f"the index was built with {self.index.manifest.model_id!r} but the model is "
+                f"{embedder.model_id!r}; rebuild it with `renvoi index`"
+            )
+        return embedder
 
     def share(self) -> "Renvoi":
         """This pipeline, ready to answer from several threads at once: its models loaded
@@ -127,8 +136,15 @@ class Renvoi:
         from .batching import QueryBatcher
 
         with self._loading:
-            if not isinstance(self.embedder, QueryBatcher):
-                self._embedder = QueryBatcher(self.embedder)
+            if not isinstance(self._embedder, QueryBatcher):
+                embedder = self._embedder
+                if embedder is None or getattr(embedder, "backend", None) == "onnx-int8":
+                    # ONNX Runtime's own threads spin while they wait for work: beside other
+                    # questions and their answering threads they only compete for the cores.
+                    # One thread per question, the questions in parallel, keeps the cores busy
+                    # with work (benchmarks/bench_serve.py); the vectors are the same.
+                    embedder = self._load_embedder(onnx_threads=1, check=embedder is None)
+                self._embedder = QueryBatcher(embedder)
                 self._retriever = None  # made again over the batcher
             _ = self.retriever
             if self.config.generative:
