@@ -297,7 +297,6 @@ def chat_cmd(
         demo.block_thread()
     finally:
         demo.close()
-        r.close()  # the question batcher `launch` started
 
 
 @app.command("serve")

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import sys
 import urllib.error
 import urllib.request
@@ -337,3 +338,36 @@ def test_gradio_client_asks_through_the_api(served):
         except urllib.error.HTTPError as e:
             status = e.code
         assert status in (403, 404), path
+
+
+class MeetingRenvoi(LenientRenvoi):
+    """Answers a question only once another is being answered at the same time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meeting = threading.Barrier(2, timeout=30)
+
+    def ask(self, question, history=(), k=None, composer=None):
+        self.meeting.wait()  # broken after 30 s when the page answers one question at a time
+        return super().ask(question, history=history, k=k, composer=composer)
+
+
+def test_the_page_answers_several_questions_at_once(tmp_path):
+    from gradio_client import Client
+
+    from ui.app import launch
+
+    doc = _doc()
+    config = Config(index_dir=tmp_path / "idx", compose=ComposeConfig(abstain_below=0.2))
+    embedder = HashEmbedder(dim=256)
+    renvoi = MeetingRenvoi(config, Index.build([doc], list(doc.paragraphs), embedder, config), embedder)
+    demo = launch(renvoi, host="127.0.0.1", port=_free_port(), block=False)
+    try:
+        clients = [Client(demo.local_url, verbose=False, download_files=False) for _ in range(2)]
+        jobs = [c.submit(question=q, k=3, api_name="/answer") for c, q in
+                zip(clients, ("Qui a rejoint l'OTAN en 1999 ?", "Quand la ligne Paris-Vienne rouvre-t-elle ?"))]
+        answers = [job.result(timeout=60) for job in jobs]
+    finally:
+        demo.close()
+        renvoi.close()
+    assert [a["citations"][0]["passage_id"] for a in answers] == ["art:p1", "art:p3"]
