@@ -204,6 +204,27 @@ def test_openapi_docs_are_served(server):
         assert path in paths
 
 
+@pytest.mark.model
+def test_the_documented_schemas_are_the_fields_returned(server):
+    schemas = httpx.get(f"{server}/openapi.json", timeout=10).json()["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    with _client(server) as c:
+        answer = c.post("/v1/ask", json={"question": QUESTIONS[1]}).json()
+        hit = c.get("/v1/search", params={"q": QUESTIONS[1], "k": 1}).json()[0]
+        passage = c.get(f"/v1/passages/{hit['passage_id']}").json()
+        document = c.get("/v1/documents").json()[0]
+    assert fields("AskResponse") == set(answer)
+    assert fields("Citation") == set(answer["citations"][0])
+    assert fields("Claim") == set(answer["claims"][0])
+    assert fields("AnsweredHit") == set(answer["passages"][0])
+    assert fields("SearchHit") == set(hit)
+    assert fields("PassageInContext") == set(passage)
+    assert fields("DocumentSummary") == set(document)
+
+
 # ---------------------------------------------------------------- OpenAI-compatible
 
 
