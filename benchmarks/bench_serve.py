@@ -254,7 +254,7 @@ def measure(name: str, make: Callable[[], Ask], questions: list[str], reference:
         "throughput_1_client_rps": round(one, 1), "throughput_8_clients_rps": round(eight, 1),
         "speedup_8_vs_1": round(eight / one, 2) if one else None, "rounds": {k: [round(x, 1) for x in v]
                                                                               for k, v in rates.items()},
-        "scaling_failures": scaling_failures,
+        "scaling_failures": scaling_failures, "load_average_after": round(os.getloadavg()[0], 1),
     }
     print(f"\n{name}")
     print(f"  {args.clients} clients x {args.questions} questions: {len(done)}/{len(results)} succeeded, "
@@ -266,7 +266,7 @@ def measure(name: str, make: Callable[[], Ask], questions: list[str], reference:
     print(f"  throughput over {args.scaling_requests} questions, median of {args.rounds} interleaved rounds: "
           f"1 client {one:.1f} answers/s, 8 clients {eight:.1f} answers/s -> {figures['speedup_8_vs_1']}x "
           f"(rounds: 1 client {figures['rounds'][1]}, 8 clients {figures['rounds'][8]}; "
-          f"{scaling_failures} failed)")
+          f"{scaling_failures} failed; load average {figures['load_average_after']} on {os.cpu_count()} cores)")
     for r in failed[:5]:
         print(f"  failure      question {r.question}: {r.error}")
     for r in differing[:5]:

@@ -517,10 +517,14 @@ def create_app(service: Service, *, api_key: str | None = None) -> FastAPI:
     async def documents() -> JSONResponse:
         """The documents of the index, without their text."""
         r = service.renvoi
-        counts: dict[str, int] = {}
-        for p in r.passages:
-            counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
-        return JSONResponse([document_json(d, counts.get(d.id, 0)) for d in r.documents.values()])
+
+        def listing() -> list[dict]:  # in the pool: a large corpus must not hold up the other requests
+            counts: dict[str, int] = {}
+            for p in r.passages:
+                counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+            return [document_json(d, counts.get(d.id, 0)) for d in r.documents.values()]
+
+        return JSONResponse(await service.run(listing))
 
     @app.get("/v1/models", dependencies=keyed, tags=["openai"])
     async def models() -> JSONResponse:
