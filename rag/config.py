@@ -146,8 +146,13 @@ class ComposeConfig:
     apparatus_bonus: float = 0.05
     # A sentence that asks (an interviewer's question, a rhetorical one) answers less well.
     question_penalty: float = 0.03
-    # Abstain when the best sentence scores below this. Calibrated on the tune split
-    # of eval/questions.jsonl (held-out questions checked afterwards).
+    # Abstain when the best sentence stands less than this many spreads above the
+    # question's similarity to the corpus at large (`extractive.standing`). Set on
+    # the tune questions of every corpus (eval/calibrate.py), checked on the
+    # held-out ones. None: use the absolute bar below.
+    abstain_standing: float | None = None
+    # The absolute bar, used when a query has no background (no index to measure it
+    # on): abstain when the best sentence scores below this.
     abstain_below: float = 0.845
     # Similarities across languages run lower with e5 (an English question on a
     # French text); the bar drops by this much when the languages differ.
