@@ -39,17 +39,19 @@ def main() -> int:
         config = Config().with_(index_dir=ROOT / ".renvoi" / "eval" / name)
         r = Renvoi.open(config, [c.docs], progress=False, notify=lambda m: None)
         history: dict[str, list] = {}
-        for q in load_questions(c.questions):
+        questions = load_questions(c.questions)
+        followed = {q.followup_of for q in questions if q.followup_of}
+        for q in questions:
             turns = history.get(q.followup_of, []) if q.followup_of else []
             query = r.understand(q.question, turns)
-            answer = r.ask(q.question, history=turns)
-            history[q.id] = [*turns, r.turn(answer)]
+            if q.id in followed:  # only a question followed up needs its answer (the conversation)
+                history[q.id] = [*turns, r.turn(r.ask(q.question, history=turns))]
             if args.split != "all" and q.split != args.split or query.small_talk:
                 continue
             hits = r.search(query)
             pool = candidates(query, r.retriever.gather(query, hits), config.compose)
             best = max(prefer_first_hit(pool, config.compose), key=lambda x: x.support, default=None)
-            rows.append({"corpus": name, "id": q.id, "answerable": q.answerable, "lang": q.lang,
+            rows.append({"corpus": name, "id": q.id, "split": q.split, "answerable": q.answerable, "lang": q.lang,
                          "support": best.support if best else None, "dense": best.dense if best else None,
                          "background": query.background, "standing": standing(best, query) if best else None,
                          "unknown_years": bool(query.unknown_years)})

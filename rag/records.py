@@ -29,8 +29,9 @@ PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 # 3: a wrapped note call after another stays in its paragraph; 4: note calls by offset;
 # 5: a body paragraph naming the title and a year stays a paragraph (not a citation line);
 # 6: HTML pages that are not news articles read by their block structure (rag.ingest.html_structure);
-#    Markdown and laid-out plain text read by their structure (ingest/markdown.py, ingest/plaintext.py).
-PARSER_VERSION = 6
+# 7: Markdown and laid-out plain text read by their structure (ingest/markdown.py, ingest/plaintext.py),
+#    PDF read from its glyphs (ingest/pdf.py).
+PARSER_VERSION = 7
 
 
 @dataclass(frozen=True)

@@ -243,3 +243,17 @@ def test_the_composer_needs_only_records(tmp_path):
     assert [f.number for f in a.citations[0].footnotes] == [3]
     far = replace(query, vector=np.array([0.0, 1.0], np.float32))
     assert compose(far, [e], [e.hit], ComposeConfig(abstain_below=0.5)).status == "abstained"
+
+
+def test_abstention_by_standing_judges_support_against_the_questions_background():
+    """With a standing bar, the same similarity answers a question the corpus is far from
+    and abstains on one the whole corpus is close to (a topic word everywhere)."""
+    doc = _doc()
+    p = doc.paragraphs[0]
+    sentences = (Sentence(p.text[:p.text.index("[3].") + 4], 0, p.text.index("[3].") + 4),)
+    e = Evidence(Hit(1, p, 1.0, 0.9, 2.0, sentences[0].text), doc, sentences, np.array([[0.9, 0.436]], np.float32), ())
+    query = replace(understand("Quels pays ont rejoint l'OTAN en 1999 ?", vocabulary={"1999"}),
+                    vector=np.array([1.0, 0.0], np.float32))
+    settings = ComposeConfig(abstain_standing=3.0, lexical_weight=0.0)
+    assert compose(replace(query, background=(0.70, 0.05)), [e], [e.hit], settings).status == "answered"
+    assert compose(replace(query, background=(0.85, 0.05)), [e], [e.hit], settings).status == "abstained"

@@ -550,3 +550,15 @@ def test_a_body_paragraph_naming_the_title_and_a_year_stays_a_paragraph(tmp_path
     doc = ingest_text(tmp_path, "trains.md", text)
     assert any("En 2019 déjà" in p.text for p in doc.paragraphs)
     assert doc.site is None or "2019" not in doc.site
+
+
+def test_metadata_card_is_written_in_the_documents_language():
+    from rag.ingest.assembly import metadata_card
+    from rag.records import Document
+
+    german = Document(id="d", title="Ebenen", source="d.html", authors=("Anna Weber",), date="2020-03-01",
+                      site="docs.example.org", language="de", paragraphs=())
+    assert metadata_card(german) == "„Ebenen“, Artikel von Anna Weber, veröffentlicht am 1. März 2020 auf docs.example.org."
+    # a page nobody signed or dated is a document, not an article; a language without words falls back to English
+    manual = Document(id="m", title="Lagen", source="m.html", language="nl", paragraphs=())
+    assert metadata_card(manual) == "“Lagen”, a document."

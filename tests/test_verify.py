@@ -186,8 +186,11 @@ def test_reading_markers_and_claims():
     assert numbers_of("en 1999, 3,5 % et 7 pays") == {"1999", "3.5"}
     assert says_not_answered("The articles do not mention the price.")
     assert not says_not_answered("Le traité ne mentionne pas la Russie.")
-    with pytest.raises(ValueError, match="allowed: fr, en"):
-        split_claims("x", "de")
+    with pytest.raises(ValueError, match="unknown language 'German'"):
+        split_claims("x", "German")
+    # any language is split (German by its own rules: "z. B." does not end a sentence)
+    claims, _ = split_claims("Die Ebene wird z. B. kopiert [1]. Danach wird sie verschoben [2].", "de")
+    assert [c.markers for c in claims] == [(1,), (2,)]
 
 
 def test_no_vectors_needed_when_nothing_is_cited(evidence):

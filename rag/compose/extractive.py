@@ -36,7 +36,7 @@ from ..records import (
     Sentence,
     Span,
 )
-from ..text import LANGUAGES, terms
+from ..text import terms
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,17 @@ class Candidate:
 # ---------------------------------------------------------------- pure steps
 
 
-def term_coverage(question_terms: set[str], sentence: str) -> float:
+def term_coverage(question_terms: set[str], sentence: str, langs: tuple[str, ...] = ("en",)) -> float:
+    """The share of the question's terms (stemmed in `langs`) that `sentence` holds."""
     if not question_terms:
         return 0.0
-    return len(question_terms & set(terms(sentence, LANGUAGES))) / len(question_terms)
+    return len(question_terms & set(terms(sentence, langs))) / len(question_terms)
+
+
+def term_languages(query: Query, evidence: Evidence) -> tuple[str, ...]:
+    """The languages a question and a passage share words in: the question's and the passage's own."""
+    passage = evidence.passage.language or evidence.document.language or query.language
+    return tuple(dict.fromkeys([query.language, passage]))
 
 
 def candidates(query: Query, evidence: Sequence[Evidence], settings: ComposeConfig) -> list[Candidate]:
@@ -73,12 +80,14 @@ def candidates(query: Query, evidence: Sequence[Evidence], settings: ComposeConf
     body sentence, and nothing else; a sentence that is itself a question
     answers less well than a statement."""
     about_document = bool(query.intents & set(DOCUMENT_INTENTS))
-    q_terms = set(terms(query.resolved, LANGUAGES))
+    question_terms: dict[tuple[str, ...], set[str]] = {}
     out: list[Candidate] = []
     for e in evidence:
+        langs = term_languages(query, e)
+        q_terms = question_terms.setdefault(langs, set(terms(query.resolved, langs)))
         sims = np.asarray(e.vectors) @ query.vector if len(e.sentences) else np.zeros(0)
         for pos, sentence in enumerate(e.sentences):
-            score = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence.text)
+            score = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence.text, langs)
             if e.passage.kind in ("meta", "bio"):
                 score += settings.apparatus_bonus if about_document else -settings.apparatus_bonus
             support = score
@@ -88,8 +97,12 @@ def candidates(query: Query, evidence: Sequence[Evidence], settings: ComposeConf
     return out
 
 
-def select(pool: Sequence[Candidate], settings: ComposeConfig) -> list[Candidate]:
-    """Best sentences first, dropping near-duplicates and those far below the best."""
+def select(pool: Sequence[Candidate], settings: ComposeConfig, query: Query | None = None) -> list[Candidate]:
+    """Best sentences first, dropping near-duplicates and those far below the best.
+
+    A further sentence must answer on its own (it would not be abstained on,
+    `answers`): one that only shares words with the question, from a document
+    the question does not concern, is not quoted beside the answer."""
     ranked = sorted(pool, key=lambda c: (-c.score, c.hit_rank, c.position))
     chosen: list[Candidate] = []
     for c in ranked:
@@ -97,6 +110,8 @@ def select(pool: Sequence[Candidate], settings: ComposeConfig) -> list[Candidate
             break
         if chosen and c.score < settings.relative_floor * chosen[0].score:
             break
+        if chosen and query is not None and not answers(c, query, settings):
+            continue
         if any(float(c.vector @ o.vector) > settings.redundancy
                or c.sentence.text in o.sentence.text or o.sentence.text in c.sentence.text for o in chosen):
             continue
@@ -121,12 +136,24 @@ def abstention_bar(question_lang: str, passage_lang: str, settings: ComposeConfi
     return settings.abstain_below - margin
 
 
+def answers(c: Candidate, query: Query, settings: ComposeConfig) -> bool:
+    """Whether `c` answers `query` well enough to be quoted.
+
+    With the question's background (its similarity to the corpus at large), the
+    candidate must stand `abstain_standing` spreads above it: a bar that holds
+    across corpora, languages and embedders. Without it (a bare index, a test),
+    the absolute bar `abstain_below`."""
+    if query.background is not None and settings.abstain_standing is not None:
+        return standing(c, query) >= settings.abstain_standing
+    return c.support >= abstention_bar(query.language, c.evidence.document.language, settings)
+
+
 def standing(c: Candidate, query: Query) -> float:
     """How far the candidate's support stands above the question's similarity to the
     corpus at large, in spreads of that similarity (a z-score): comparable across
     corpora, languages and embedders, unlike the similarity itself."""
     mean, spread = query.background
-    return (c.support - mean) / spread
+    return (c.support - mean) / max(spread, 1e-6)
 
 
 def called_footnotes(spans: Sequence[Span], passage: Paragraph, document: Document) -> tuple[Footnote, ...]:
@@ -189,11 +216,10 @@ def compose(query: Query, evidence: Sequence[Evidence], hits: Sequence[Hit],
     settings = settings or ComposeConfig()
     pool = candidates(query, evidence, settings)
     best = max(pool, key=lambda c: c.support, default=None)
-    chosen = select(prefer_first_hit(pool, settings), settings)
-    bar = abstention_bar(query.language, best.evidence.document.language, settings) if best else 0.0
+    chosen = select(prefer_first_hit(pool, settings), settings, query)
     unknown = settings.abstain_on_unknown_year and bool(query.unknown_years)
     resolved = query.resolved if query.resolved != query.text else None
-    if not chosen or best.support < bar or unknown:
+    if not chosen or not answers(best, query, settings) or unknown:
         return Answer(question=query.text, status="abstained", language=query.language, hits=tuple(hits),
                       resolved_question=resolved)
     claims, citations = claims_and_citations(order_for_reading(chosen))

@@ -28,7 +28,6 @@ import numpy as np
 from ..config import VerifyConfig
 from ..messages import say
 from ..records import Answer, Citation, Claim, Document, Evidence, Hit, Paragraph, Query, Turn
-from ..text import LANGUAGES
 from .extractive import footnotes_for, span_of
 from .verify import split_claims, strip_markers, verify_answer
 
@@ -154,7 +153,7 @@ _OPEN_MARKER = re.compile(r"\[\d*$")  # a marker the model is still writing
 def draft(query: Query, evidence: Sequence[Evidence], text: str) -> Answer:
     """What the model has written so far, as an unchecked answer: its sentences with
     the markers that name a passage, renumbered by first use, and those passages."""
-    written, _ = split_claims(_OPEN_MARKER.sub("", text), query.language if query.language in LANGUAGES else "en")
+    written, _ = split_claims(_OPEN_MARKER.sub("", text), query.language)
     order: list[int] = []
     for w in written:
         order += [n for n in w.markers if 1 <= n <= len(evidence) and n not in order]

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..config import VerifyConfig
 from ..records import Claim, Evidence, Query, Sentence, Span
-from ..text import LANGUAGES, fold, split_sentences, terms
+from ..text import check_language, fold, split_sentences, terms
 
 # "[1]", "[1, 2]", "[1-3]", "[passage 2]": what models write for a citation.
 _CITATION = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]", re.IGNORECASE)
@@ -169,8 +169,7 @@ def split_claims(text: str, lang: str = "fr") -> tuple[list[Written], list[str]]
     markers of the next cited sentence of its paragraph (else of the previous
     one), since models often cite once for several sentences.
     """
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGUAGES)}")
+    check_language(lang)
     claims: list[Written] = []
     prefixes: list[str] = []
     blocks = [b for b in normalise_markers(text).splitlines() if b.strip()]
@@ -232,12 +231,12 @@ def drop_invalid_markers(claims: Sequence[Written], valid: set[int]) -> tuple[li
 # ---------------------------------------------------------------- support
 
 
-def coverage(claim_terms: Sequence[str], text: str, min_terms: int) -> float:
-    """Share of the claim's content words found in `text`, over at least `min_terms` words."""
+def coverage(claim_terms: Sequence[str], text: str, min_terms: int, langs: tuple[str, ...] = ("en",)) -> float:
+    """Share of the claim's content words (stemmed in `langs`) found in `text`, over at least `min_terms` words."""
     wanted = set(claim_terms)
     if not wanted:
         return 0.0
-    found = wanted & set(terms(text, LANGUAGES))
+    found = wanted & set(terms(text, langs))
     return len(found) / max(len(wanted), min_terms)
 
 
@@ -247,22 +246,22 @@ def numbers_of(text: str) -> set[str]:
 
 
 def score_support(claim: str, claim_vector: np.ndarray, marker: int, evidence: Evidence, settings: VerifyConfig,
-                  entails: Callable[[str, str], float] | None = None) -> Support:
+                  entails: Callable[[str, str], float] | None = None, langs: tuple[str, ...] = ("en",)) -> Support:
     """How well `evidence` (prompt passage `marker`) supports `claim`: best sentence,
     similarity, word share, numbers, entailment."""
     sentences = evidence.sentences
     usable = [i for i, s in enumerate(sentences) if not looks_like_instruction(s.text)]
     if not usable:
         return Support(marker, None, 0.0, 0.0)
-    claim_terms = terms(claim, LANGUAGES)
+    claim_terms = terms(claim, langs)
     sims = np.asarray(evidence.vectors)[usable] @ np.asarray(claim_vector, dtype=np.float32)
-    per_sentence = [float(sims[j]) + coverage(claim_terms, sentences[i].text, settings.min_terms)
+    per_sentence = [float(sims[j]) + coverage(claim_terms, sentences[i].text, settings.min_terms, langs)
                     for j, i in enumerate(usable)]
     best = usable[int(np.argmax(per_sentence))]
     notes = (" ".join(x for x in (f.text, f.url or "") if x) for f in evidence.notes)
     context = " ".join([*(sentences[i].text for i in usable), *notes])
     dense = float(np.max(sims))
-    lexical = coverage(claim_terms, context, settings.min_terms)
+    lexical = coverage(claim_terms, context, settings.min_terms, langs)
     missing = tuple(sorted(numbers_of(claim) - numbers_of(context))) if settings.numbers_must_match else ()
     entailment = float(entails(context, claim)) if entails is not None else None
     if entailment is not None:
@@ -288,12 +287,12 @@ def _why_not(claim: Written, supports: Sequence[Support]) -> str:
 # ---------------------------------------------------------------- the whole check
 
 
-def _relevance(query: Query | None, evidence: Sequence[Evidence], settings: VerifyConfig
-               ) -> Callable[[str, Sequence[Support]], bool] | None:
+def _relevance(query: Query | None, evidence: Sequence[Evidence], settings: VerifyConfig,
+               langs: tuple[str, ...] = ("en",)) -> Callable[[str, Sequence[Support]], bool] | None:
     """A test of whether a claim bears on `query`, or None when it cannot be told."""
     if query is None or settings.relevance_top == 0:
         return None
-    question_terms = set(terms(query.resolved, LANGUAGES))
+    question_terms = set(terms(query.resolved, langs))
     close: set[tuple[str, int]] = set()
     if query.vector is not None:
         scored = [(float(np.asarray(e.vectors)[i] @ query.vector), e.passage.id, s.start)
@@ -301,7 +300,7 @@ def _relevance(query: Query | None, evidence: Sequence[Evidence], settings: Veri
         close = {(pid, start) for _, pid, start in sorted(scored, reverse=True)[: settings.relevance_top]}
 
     def bears(claim: str, supports: Sequence[Support]) -> bool:
-        if question_terms & set(terms(claim, LANGUAGES)):
+        if question_terms & set(terms(claim, langs)):
             return True
         return any((evidence[s.marker - 1].passage.id, s.sentence.start) in close for s in supports if s.sentence)
 
@@ -327,14 +326,16 @@ def verify_answer(
     """
     settings = settings or VerifyConfig()
     by_marker = {n: e for n, e in enumerate(evidence, start=1)}
-    written, _prefixes = split_claims(text, lang if lang in LANGUAGES else "en")
+    written, _prefixes = split_claims(text, lang)
+    # words are compared in the answer's language and in each passage's own
+    langs = tuple(dict.fromkeys([lang, *(e.passage.language or e.document.language for e in evidence)]))
     written, dropped = drop_invalid_markers(written, set(by_marker))
     written = inherit_markers(written)
     cited = [c for c in written if c.markers]
     vectors = np.asarray(embed([c.text for c in cited]), dtype=np.float32) if cited else np.zeros((0, 1))
     vector_of = {id(c): vectors[i] for i, c in enumerate(cited)}
 
-    relevant = _relevance(query, evidence, settings)
+    relevant = _relevance(query, evidence, settings, langs)
     kept: list[Written] = []
     backing: dict[int, dict[int, Sentence]] = {}  # id(kept claim) -> prompt marker -> supporting sentence
     quotes: dict[int, list[Sentence]] = {}
@@ -347,7 +348,7 @@ def verify_answer(
         if not c.markers:
             dropped.append(f"cites no passage: {c.text}")
             continue
-        supports = tuple(score_support(c.text, vector_of[id(c)], n, by_marker[n], settings, entails)
+        supports = tuple(score_support(c.text, vector_of[id(c)], n, by_marker[n], settings, entails, langs)
                          for n in dict.fromkeys(c.markers))
         checked.append((c, supports))
         good = [s for s in supports if s.supported]

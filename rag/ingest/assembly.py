@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..files import DEFAULT_MAX_BYTES, discover, unsupported
+from ..messages import FALLBACK, SPOKEN, words
 from ..records import Document, Dropped, Paragraph
 from ..text import detect_language, note_calls, note_numbers
 from .apparatus import missing_notes, parse_comments, parse_notes, undated_comments
@@ -161,27 +162,43 @@ def citable_passages(doc: Document) -> list[Paragraph]:
 
 
 def metadata_card(doc: Document) -> str:
-    """One natural sentence in the document's language: title, authors, date, site."""
+    """One natural sentence in the document's language (English for a language renvoi
+    has no words in): title, what it is, authors, date, site.
+
+    An interview is one; a document with an author or a date is an article (someone
+    wrote it on a day); anything else — a manual's page, a report — a document."""
+    from babel.lists import format_list
+
+    lang = doc.language if doc.language in SPOKEN else FALLBACK
+    w = words(lang)
     interview = any(p.kind in ("question", "answer") for p in doc.paragraphs)
-    if doc.language == "en":
-        names = " and ".join(doc.authors) if len(doc.authors) <= 2 else ", ".join(doc.authors[:-1]) + " and " + doc.authors[-1]
-        text = f"“{doc.title}”, " + ("an interview" if interview else "an article")
-        if names:
-            text += f" with {names}" if interview else f" by {names}"
-        if doc.date:
-            text += f" published on {english_date(doc.date)}"
-        if doc.site:
-            text += f" on {doc.site}" if doc.date else f" published on {doc.site}"
-        return text + "." + _dateline_sentences(doc)
-    names = " et ".join(doc.authors) if len(doc.authors) <= 2 else ", ".join(doc.authors[:-1]) + " et " + doc.authors[-1]
-    text = f"« {doc.title} », " + ("entretien" if interview else "article")
-    if names:
-        text += f" avec {names}" if interview else f" de {names}"
+    kind = "interview" if interview else "article" if doc.authors or doc.date else "document"
+    text = w["quoted"].format(doc.title) + ", " + w[f"card.{kind}"]
+    if doc.authors:
+        names = format_list(list(doc.authors), locale=lang) if len(doc.authors) > 2 else \
+            f" {w['card.and']} ".join(doc.authors)
+        text += w["card.with" if interview else "card.by"].format(names=names)
     if doc.date:
-        text += (" publié" if not interview else " publié") + f" le {french_date(doc.date)}"
+        text += w["card.dated"].format(date=card_date(doc.date, lang))
     if doc.site:
-        text += f" sur {doc.site}" if doc.date else f" publié sur {doc.site}"
+        text += w["card.site" if doc.date else "card.site_only"].format(site=doc.site)
     return text + "." + _dateline_sentences(doc)
+
+
+def card_date(iso: str, lang: str) -> str:
+    """A date as the card writes it in `lang` ("1er novembre 2016", "1 November 2016", "1. November 2016")."""
+    if lang == "fr":
+        return french_date(iso)
+    if lang == "en":
+        return english_date(iso)
+    import datetime
+
+    from babel.dates import format_date
+
+    try:
+        return format_date(datetime.date.fromisoformat(iso[:10]), format="long", locale=lang)
+    except ValueError:
+        return iso
 
 
 def _dateline_sentences(doc: Document) -> str:
