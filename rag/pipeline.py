@@ -109,15 +109,17 @@ class Renvoi:
         if self._embedder is None:
             with self._loading:
                 if self._embedder is None:
-                    self._embedder = self._load_embedder()
+                    self._embedder = self._question_embedder()
         return self._embedder
 
-    def _load_embedder(self, onnx_threads: int | None = None, check: bool = True):
+    def _question_embedder(self, onnx_threads: int | None = None, check: bool = True):
+        """The embedder of the index's model on the index's backend (the int8 ONNX export on
+        `onnx_threads` threads of its own when given; `check`: its agreement checked at load)."""
+        from .embed import OnnxEmbedder, resolve_backend
+
         # Questions are embedded by the backend that embedded the index.
         backend = self.index.manifest.settings.get("backend", self.config.index.backend)
         config = self.config.with_(backend=backend)
-        from .embed import OnnxEmbedder, resolve_backend
-
         if onnx_threads is not None and resolve_backend(config.index.model, backend) == "onnx-int8":
             embedder = OnnxEmbedder.load(config, threads=onnx_threads, check=check)
         else:
@@ -143,7 +145,7 @@ class Renvoi:
                     # questions and their answering threads they only compete for the cores.
                     # One thread per question, the questions in parallel, keeps the cores busy
                     # with work (benchmarks/bench_serve.py); the vectors are the same.
-                    embedder = self._load_embedder(onnx_threads=1, check=embedder is None)
+                    embedder = self._question_embedder(onnx_threads=1, check=embedder is None)
                 self._embedder = QueryBatcher(embedder)
                 self._retriever = None  # made again over the batcher
             _ = self.retriever
