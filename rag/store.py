@@ -114,6 +114,10 @@ def milvus_client(store: str):
 
             # pymilvus logs retries and fallbacks as warnings on stderr; failures raise anyway.
             logging.getLogger("pymilvus").setLevel(logging.ERROR)
+            # Milvus Lite serves gRPC inside this process and logs, with a traceback, each call
+            # it does not implement (pymilvus asks for a timestamp while an index is built and
+            # does without): Python would print those on stderr.
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
             if not uri.startswith(("http://", "https://")):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
