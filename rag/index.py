@@ -440,7 +440,8 @@ class Index:
         try:
             storage.publish(folder, INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
         except BaseException:
-            self.store.drop(described)  # named by no generation
+            if not set(described["collections"].values()) & set(_collections_in_use(folder)):
+                self.store.drop(described)  # not switched to (a failure after the switch keeps them)
             raise
         self.store.drop_unused(base, _collections_in_use(folder))
 
