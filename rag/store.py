@@ -123,7 +123,9 @@ def milvus_client(store: str):
             try:
                 client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
             except Exception as e:  # pymilvus raises its own MilvusException, or gRPC's errors
-                raise StoreUnavailable(f"cannot reach Milvus at {uri}: {_reason(e)}") from e
+                hint = "" if uri.startswith(("http://", "https://")) else \
+                    " (a Milvus Lite file serves one process at a time: is another one using it?)"
+                raise StoreUnavailable(f"cannot reach Milvus at {uri}: {_reason(e)}{hint}") from e
             _clients[uri] = client
     return client
 
