@@ -148,7 +148,8 @@ def index_cmd(
     typer.echo(
         f"index {config.index_dir}: {m.n_documents} documents, {m.n_passages} passages, "
         f"{m.n_sentences} sentences, model {m.model_id} ({m.embedded_by}), vectors "
-        f"{m.vector_index.get('passages', {}).get('type', 'flat')} ({time.perf_counter() - t0:.1f} s)"
+        f"{m.vector_index.get('passages', {}).get('type', 'flat')}"
+        + (f" in {m.store['uri']}" if m.store else "") + f" ({time.perf_counter() - t0:.1f} s)"
     )
 
 

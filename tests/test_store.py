@@ -252,3 +252,28 @@ def test_store_forms_are_canonical(tmp_path, monkeypatch):
     assert check_store("milvus:m.db") == f"milvus:{tmp_path / 'm.db'}"  # every working directory names one file
     assert check_store("milvus:http://db.example:19530") == "milvus:http://db.example:19530"
     assert Config().with_(store="milvus:sub/m.db").index.store == f"milvus:{tmp_path / 'sub' / 'm.db'}"
+
+
+# ---------------------------------------------------------------- the command line
+
+
+@pytest.mark.model
+def test_the_command_line_answers_the_same_from_milvus(tmp_path, milvus, onnx_cache, monkeypatch, capsys):
+    import json
+
+    monkeypatch.setenv("RENVOI_CACHE", str(onnx_cache))
+    monkeypatch.delenv("RENVOI_STORE", raising=False)
+    folder = _corpus(tmp_path, CORPUS)
+    out = {}
+    for name, flags in (("faiss", []), ("milvus", ["--store", milvus])):
+        assert main(["index", str(folder), "--index-dir", str(tmp_path / name), *flags]) == 0
+        assert (f"in {milvus}" in capsys.readouterr().out) == (name == "milvus")
+        # no --store on the query command: the index says where its vectors are
+        assert main(["search", QUESTIONS[1], "--json", "--index-dir", str(tmp_path / name)]) == 0
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err and "ERROR" not in captured.err
+        hits = json.loads(captured.out)
+        assert "vendanges" in hits[0]["text"]
+        out[name] = [(h["passage_id"], round(h["score"], 5)) for h in hits]
+    assert Index.load(tmp_path / "milvus").store.kind == "milvus"
+    assert out["milvus"] == out["faiss"]
