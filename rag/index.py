@@ -357,7 +357,9 @@ class Index:
             _write_json(tmp / MANIFEST, asdict(manifest))
             self.manifest = manifest
 
+        kept = _stores_kept(Path(folder))
         storage.publish(Path(folder), INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
+        _release_stores(kept, _stores_kept(Path(folder)))  # an index moved out of a vector engine
 
     @classmethod
     def load(cls, folder: Path, *, verify: bool = True) -> "Index":
@@ -437,6 +439,7 @@ class Index:
             _write_json(tmp / MANIFEST, asdict(manifest))
             self.manifest = manifest
 
+        kept = _stores_kept(folder)
         try:
             storage.publish(folder, INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
         except BaseException:
@@ -444,6 +447,7 @@ class Index:
                 self.store.drop(described)  # not switched to (a failure after the switch keeps them)
             raise
         self.store.drop_unused(base, _collections_in_use(folder))
+        _release_stores(kept, _stores_kept(folder))  # those of pruned generations in another store
 
     @classmethod
     def _load_external(cls, manifest: Manifest, folder: Path, shown: Path) -> "Index":
@@ -763,16 +767,38 @@ def _recorded_store(folder: Path) -> str:
         return "faiss"  # the index is then stale or damaged, and rebuilt
 
 
-def _collections_in_use(folder: Path) -> list[str]:
-    """The collections the generations kept in an index folder name (rag.store)."""
-    names: list[str] = []
+def _stores_kept(folder: Path) -> list[dict]:
+    """The vector-engine stores the generations kept in an index folder name (rag.store)."""
+    out: list[dict] = []
     for gen in storage.generations(folder):
         try:
-            described = json.loads((gen / MANIFEST).read_text(encoding="utf-8")).get("store") or {}
-            names += list(described.get("collections", {}).values())
+            described = json.loads((gen / MANIFEST).read_text(encoding="utf-8")).get("store")
         except (OSError, ValueError, AttributeError):
             continue
-    return names
+        if isinstance(described, dict) and isinstance(described.get("collections"), dict):
+            out.append(described)
+    return out
+
+
+def _collections_in_use(folder: Path) -> list[str]:
+    """The collections the generations kept in an index folder name."""
+    return [name for described in _stores_kept(folder) for name in described["collections"].values()]
+
+
+def _release_stores(before: list[dict], after: list[dict]) -> None:
+    """Drop the collections that generations named `before` a publication and none names
+    after it (their generations pruned), in whatever store they are: the index moved to
+    the folder or to another server leaves nothing behind. Best effort: a store that
+    cannot be reached now keeps them."""
+    in_use = {(d.get("uri"), name) for d in after for name in d["collections"].values()}
+    for described in before:
+        gone = {k: v for k, v in described["collections"].items() if (described.get("uri"), v) not in in_use}
+        if not gone:
+            continue
+        try:
+            MilvusStore.described(described, {}).drop({"collections": gone})
+        except (StoreUnavailable, ValueError):
+            continue
 
 
 def _recorded_sources(gen: Path) -> list[Path] | None:

@@ -305,11 +305,15 @@ class MilvusStore:
 
     def drop(self, description: dict) -> None:
         """Drop the collections a description names (those of a build that was not published)."""
+        try:
+            client = self.client
+        except StoreUnavailable:
+            return  # unreachable now: the next build that reaches it drops what no generation names
         for name in description.get("collections", {}).values():
             try:
-                self.client.drop_collection(name)
+                client.drop_collection(name)
             except Exception:
-                pass  # unreachable now: older than the next published build, which drops it
+                pass
 
     def drop_unused(self, base: str, keep: Iterable[str]) -> list[str]:
         """Drop the collections of `base` that no kept generation names and that are older

@@ -130,9 +130,13 @@ def test_query_commands_keep_the_store_the_index_has(tmp_path, milvus):
     again = open_index(None, config, factory, _ingest)  # no --store: reloaded, not rebuilt into FAISS
     assert made == [] and again.store.kind == "milvus"
     # --store faiss on the same folder is a change of setting: rebuilt into the folder
+    before = _collections(milvus, config.index_dir)
     moved = open_index([folder], config.with_(store="faiss"), factory, _ingest)
     assert len(made) == 1 and moved.store.kind == "faiss"
     assert Index.load(config.index_dir).store.kind == "faiss"
+    assert _collections(milvus, config.index_dir) == before  # the generation kept for readers names them
+    open_index([folder], config, factory, _ingest, force=True)
+    assert _collections(milvus, config.index_dir) == []  # once it is pruned, nothing is left in Milvus
 
 
 # ---------------------------------------------------------------- interrupted builds
