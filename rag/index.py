@@ -45,7 +45,7 @@ from .embed import backend_fingerprint, resolve_backend
 from .files import DEFAULT_MAX_BYTES, discover
 from .records import PARSER_VERSION, Document, Evidence, Hit, Paragraph, Sentence
 from .storage import checksums, sha256_file
-from .store import FaissStore, MilvusStore, StoreUnavailable, collection_base, store_kind
+from .store import FaissStore, MilvusStore, StoreUnavailable, collection_base, milvus_client, store_kind
 from .text import split_sentences, terms
 
 # 2: the index folder is owned (marker file) and holds generations (rag.storage);
@@ -549,6 +549,8 @@ def open_index(
         raise IndexError_(str(e)) from None
     except OSError as e:
         raise _write_error(e, folder) from e
+    if store_kind(config.index.store) == "milvus":
+        milvus_client(config.index.store)  # a server that is down: said before the embedding too
     documents, passages = ingest(sources)
     index = Index.build(documents, passages, embedder_factory(), config, sources=sources, digest=digest,
                         progress=progress)

@@ -231,6 +231,10 @@ def test_an_unreachable_server_is_an_error_not_a_rebuild(tmp_path, milvus):
     with pytest.raises(StoreUnavailable, match="127.0.0.1:9"):
         open_index(None, Config(index_dir=config.index_dir), factory, _ingest)
     assert made == []
+    with pytest.raises(StoreUnavailable, match="127.0.0.1:9"):  # said before any embedding
+        open_index([folder], Config(index_dir=tmp_path / "new").with_(store="milvus:http://127.0.0.1:9"),
+                   factory, _ingest)
+    assert made == []
 
 
 # ---------------------------------------------------------------- bad URIs
