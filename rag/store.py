@@ -118,6 +118,8 @@ def milvus_client(store: str):
             # it does not implement (pymilvus asks for a timestamp while an index is built and
             # does without): Python would print those on stderr.
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            # It also logs its own failure to start with a traceback; pymilvus raises it anyway.
+            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
             if not uri.startswith(("http://", "https://")):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
