@@ -285,3 +285,22 @@ def test_the_command_line_answers_the_same_from_milvus(tmp_path, milvus, onnx_ca
         out[name] = [(h["passage_id"], round(h["score"], 5)) for h in hits]
     assert Index.load(tmp_path / "milvus").store.kind == "milvus"
     assert out["milvus"] == out["faiss"]
+
+
+def test_a_milvus_lite_file_held_by_another_process_is_one_line(tmp_path, milvus):
+    """A chat page holds the file; a search from another terminal says so, without a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    folder = _corpus(tmp_path, CORPUS)
+    config = Config(index_dir=tmp_path / "idx").with_(store=milvus)
+    open_index([folder], config, HashEmbedder, _ingest)  # this process now holds the file
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("RENVOI_STORE", None)
+    run = subprocess.run([sys.executable, "-m", "rag", "search", QUESTIONS[0], "--index-dir", str(config.index_dir)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert run.returncode == 1
+    err = run.stderr.strip()
+    assert err.count("\n") == 0 and "one process at a time" in err and str(tmp_path / "m.db") in err
+    assert Index.load(config.index_dir).store.kind == "milvus"  # nothing was rebuilt elsewhere
