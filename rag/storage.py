@@ -130,6 +130,11 @@ def current(folder: Path) -> Path | None:
     return None
 
 
+def generations(folder: Path) -> list[Path]:
+    """The generations an owned folder keeps (the current one and those kept for readers), oldest first."""
+    return sorted((p for p in Path(folder).glob(f"{_GEN}*") if p.is_dir()), key=lambda p: p.name)
+
+
 def publish(folder: Path, kind: str, build: Callable[[Path], None], *,
             adopt: Callable[[Path], bool] = lambda folder: False,
             legacy: Iterable[str] = ()) -> Path:
