@@ -322,6 +322,7 @@ def serve_cmd(
     workers: int = typer.Option(None, "--workers", min=1, help="Questions answered at once (default: one per core)."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
+    store: str = STORE_OPT,
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
@@ -334,7 +335,7 @@ def serve_cmd(
     if not is_loopback_host(host) and not api_key:
         raise UserError(f"--host {host or '0.0.0.0'} opens the API beyond this machine: give a key with "
                         "--api-key KEY (or RENVOI_API_KEY)", code=2)
-    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, store, llm=llm, llm_url=llm_url, llm_model=llm_model)
     from .serve import bind, run
 
     try:
