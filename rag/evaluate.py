@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .records import Answer, Document, Paragraph, Turn
-from .text import fold, split_sentences
+from .text import check_language, fold
 
 LANGS = ("fr", "en")
 KINDS = ("fact", "number", "list", "who_when", "footnote", "cross_doc", "followup", "unanswerable")
@@ -66,6 +66,7 @@ ANSWER_METRICS = (
     "support_verbatim",
     "support",
 )
+INGESTION_METRICS = ("gold_quotes_in_one_passage", "content_sentences_kept", "furniture_blocks_leaked")
 LATENCY_METRICS = tuple(
     f"{what}_{p}_ms" for what in ("search", *(f"search_{m}" for m in MODES), "ask") for p in ("p50", "p95")
 )
@@ -126,14 +127,24 @@ class CitedPassage:
 
 
 @dataclass(frozen=True)
+class ClaimRecord:
+    """A claim of an answer: what it says, the markers it carries, whether it is a verbatim quote."""
+
+    text: str
+    markers: tuple[int, ...]
+    quoted: bool = True
+
+
+@dataclass(frozen=True)
 class AnswerRecord:
     """An answer reduced to what the metrics and the report need."""
 
-    text: str
+    text: str  # as the reader sees it (rendered, never parsed back)
     abstained: bool
     citations: tuple[CitedPassage, ...] = ()
     hit_ids: tuple[str, ...] = ()
     resolved_question: str | None = None
+    claims: tuple[ClaimRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,7 +282,11 @@ def parse_question(obj: object, where: str = "question", line: int = 0) -> EvalQ
             raise ValueError(f"{where}: missing field {name!r}")
         if not isinstance(obj[name], typ) or (typ is str and not obj[name].strip()):
             raise ValueError(f"{where}: field {name!r} must be a non-empty {typ.__name__}, got {obj[name]!r}")
-    for name, allowed in (("lang", LANGS), ("kind", KINDS), ("split", SPLITS)):
+    try:
+        check_language(obj["lang"])
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    for name, allowed in (("kind", KINDS), ("split", SPLITS)):
         if obj[name] not in allowed:
             raise ValueError(f"{where}: unknown {name} {obj[name]!r}; allowed: {', '.join(allowed)}")
 
@@ -322,13 +337,15 @@ def _list(obj: dict, name: str, where: str) -> list:
     return value
 
 
-def load_thresholds(path: Path) -> Thresholds:
+def load_thresholds(path: Path, corpus: str | None = None) -> Thresholds:
     """Bars of a thresholds TOML file; unknown sections or metrics raise ValueError.
 
     Layout: `[retrieval.<mode>]` with keys of `RANX_METRICS`' values, `[answers]`
-    with keys of `ANSWER_METRICS`, `[latency]` with keys of `LATENCY_METRICS`;
-    a key ending in `_max` is an upper bound. A top-level `split` chooses the
-    questions the bars apply to (default "all").
+    with keys of `ANSWER_METRICS`, `[ingestion]` with keys of `INGESTION_METRICS`,
+    `[latency]` with keys of `LATENCY_METRICS`; a key ending in `_max` is an upper
+    bound. A top-level `split` chooses the questions the bars apply to (default
+    "all"). With `corpus`, the bars are those under the table of that name
+    (`[seeds.retrieval.hybrid]`, `[seeds.answers]`…), with their own `split`.
     """
     path = Path(path)
     try:
@@ -337,11 +354,18 @@ def load_thresholds(path: Path) -> Thresholds:
         raise ValueError(f"thresholds file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: malformed TOML ({e})") from None
+    if corpus is not None:
+        data = data.get(corpus, {})
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: [{corpus}] must be a table")
+    else:
+        data = {k: v for k, v in data.items() if k in ("split", "retrieval", "answers", "ingestion", "latency")}
     split = data.pop("split", "all")
     if split not in REPORT_SPLITS:
         raise ValueError(f"{path}: unknown split {split!r}; allowed: {', '.join(REPORT_SPLITS)}")
     sections: dict[str, tuple[str, ...]] = {f"retrieval.{m}": tuple(RANX_METRICS.values()) for m in MODES}
     sections["answers"] = ANSWER_METRICS
+    sections["ingestion"] = INGESTION_METRICS
     sections["latency"] = LATENCY_METRICS
     tables: list[tuple[str, object]] = []
     for top, value in data.items():
@@ -471,10 +495,12 @@ def _short(text: str, n: int = 80) -> str:
 # ---------------------------------------------------------------- running the pipeline
 
 
-def answer_record(answer: Answer) -> AnswerRecord:
+def answer_record(answer: Answer, documents: Mapping[str, Document]) -> AnswerRecord:
     """The parts of an `Answer` the evaluation keeps."""
+    from .render.text import answer_text
+
     return AnswerRecord(
-        text=answer.text,
+        text=answer_text(answer, documents),
         abstained=bool(answer.abstained),
         citations=tuple(
             CitedPassage(
@@ -486,6 +512,8 @@ def answer_record(answer: Answer) -> AnswerRecord:
         ),
         hit_ids=_unique(h.passage.id for h in sorted(answer.hits, key=lambda h: h.rank)),
         resolved_question=getattr(answer, "resolved_question", None),
+        claims=tuple(ClaimRecord(c.text, tuple(dict.fromkeys(c.markers)), c.quoted) for c in answer.claims
+                     if c.markers),
     )
 
 
@@ -499,7 +527,7 @@ def _ask(renvoi, question: str, history: tuple[Turn, ...], clock: Callable[[], f
         return None, None, None, f"{type(e).__name__}: {e}"
     except Exception as e:  # one failing question must not stop the run
         return None, None, f"ask: {type(e).__name__}: {e}", None
-    return answer_record(result), (clock() - t0) * 1000.0, None, None
+    return answer_record(result, renvoi.documents), (clock() - t0) * 1000.0, None, None
 
 
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
@@ -580,7 +608,7 @@ def collect(
         support: tuple[SentenceSupport, ...] = ()
         if answer is not None and not answer.abstained:
             try:
-                support = tuple(sentence_support(answer, similarity, lang=q.lang))
+                support = tuple(sentence_support(answer, similarity))
             except Exception as e:  # the similarity model failing must not lose the run
                 errors.append(f"support: {type(e).__name__}: {e}")
         result = QuestionResult(
@@ -671,40 +699,17 @@ def footnote_scores(cited: Iterable[int], expected: Iterable[int]) -> tuple[floa
     return p, r, f1
 
 
-_MARKERS = re.compile(r"\[(\d+)\]")
-_LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)[\s.,;:]*")
 _QUOTED = re.compile(r'[«“"]\s*([^«»“”"]{12,}?)\s*[»”"]')
 
 
-def cited_sentences(text: str, lang: str = "fr") -> list[tuple[str, tuple[int, ...]]]:
-    """Sentences of an answer that carry markers, without the markers, with the
-    marker numbers. Markers opening a sentence belong to the sentence before on
-    the same line; a line opening with a marker labels a note, not a claim."""
-    pieces: list[str] = []
-    for block in text.splitlines():
-        if not block.strip() or _LEADING_MARKERS.match(block.strip()):
-            continue
-        first = len(pieces)
-        for s in split_sentences(block, lang):
-            m = _LEADING_MARKERS.match(s)
-            if m and len(pieces) > first:
-                pieces[-1] += " " + m.group(1).strip()
-                s = s[m.end():]
-            if s.strip():
-                pieces.append(s.strip())
-    out = []
-    for s in pieces:
-        markers = tuple(dict.fromkeys(int(n) for n in _MARKERS.findall(s)))
-        if markers:
-            claim = " ".join(_MARKERS.sub(" ", s).split())
-            out.append((claim.strip(" -•*"), markers))
-    return out
-
-
-def _claim_readings(claim: str) -> list[list[str]]:
-    """Ways a sentence can be a quotation, each a list of spans that must all be
-    found: the outermost quotation (quotes may nest), each inner quotation, and
-    the whole sentence."""
+def _claim_readings(claim: ClaimRecord) -> list[list[str]]:
+    """What must be found verbatim for a claim to be a quotation: a quoted claim
+    itself; for a generated sentence, each way it can quote, as a list of spans
+    that must all be found: its outermost quotation (quotes may nest), each inner
+    quotation, or the whole sentence."""
+    if claim.quoted:
+        return [[claim.text]]
+    claim = claim.text
     readings = []
     for opening, closing in (("«", "»"), ("“", "”"), ('"', '"')):
         i, j = claim.find(opening), claim.rfind(closing)
@@ -720,7 +725,6 @@ def sentence_support(
     answer: AnswerRecord,
     similarity: Callable[[str, str], float] | None = None,
     threshold: float = SUPPORT_SIMILARITY,
-    lang: str = "fr",
 ) -> list[SentenceSupport]:
     """ALCE-style support of each answer sentence carrying markers by what its
     markers cite (the passages and their notes). Supported when the sentence's
@@ -733,12 +737,13 @@ def sentence_support(
     for c in answer.citations:
         by_marker.setdefault(c.marker, []).append(c)
     out = []
-    for claim, markers in cited_sentences(answer.text, lang):
+    for record in answer.claims:
+        claim, markers = record.text, record.markers
         cited = [c for m in markers for c in by_marker.get(m, ())]
         sources = [normalise(t) for c in cited for t in (c.text, *c.footnote_texts)]
         verbatim = any(
             all((n := normalise(span)) and any(n in src for src in sources) for span in reading)
-            for reading in _claim_readings(claim)
+            for reading in _claim_readings(record)
         )
         sim = None
         if not verbatim and cited and similarity is not None:
@@ -933,6 +938,7 @@ def flatten(summary: Mapping) -> dict[str, float | None]:
     for mode, metrics in summary["retrieval"].items():
         flat.update({f"retrieval.{mode}.{k}": v for k, v in metrics.items()})
     flat.update({f"answers.{k}": v for k, v in summary["answers"].items()})
+    flat.update({f"ingestion.{k}": v for k, v in summary.get("ingestion", {}).items()})
     flat.update({f"latency.{k}": v for k, v in summary["latency"].items()})
     return flat
 
@@ -978,8 +984,13 @@ def outcome(
     data_errors: Sequence[DataError] = (),
     thresholds: Thresholds | None = None,
     info: Mapping | None = None,
+    ingestion: Mapping[str, float | None] | None = None,
 ) -> EvalOutcome:
-    """Metrics of every split and the bars checked, in one object for the report."""
+    """Metrics of every split and the bars checked, in one object for the report;
+    `ingestion` (what of the corpus survives ingestion) is the corpus's, in every split."""
     summaries = {split: summarize(split_results(results, split)) for split in REPORT_SPLITS}
+    if ingestion is not None:
+        for summary in summaries.values():
+            summary["ingestion"] = dict(ingestion)
     checks = check_thresholds(summaries[thresholds.split], thresholds) if thresholds else []
     return EvalOutcome(list(results), summaries, checks, list(data_errors), dict(info or {}))

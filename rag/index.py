@@ -40,12 +40,12 @@ import numpy as np
 
 from . import storage
 from .bm25 import SavedBM25, load_array
-from .config import BACKENDS, INDEX_TYPES, Config, check_index_type
+from .config import BACKENDS, INDEX_TYPES, AnalyzerConfig, Config, check_index_type
 from .embed import backend_fingerprint, resolve_backend
 from .files import DEFAULT_MAX_BYTES, discover
-from .records import PARSER_VERSION, Document, Paragraph
+from .records import PARSER_VERSION, Document, Evidence, Hit, Paragraph, Sentence
 from .storage import checksums, sha256_file
-from .text import LANGUAGES, split_sentences, terms
+from .text import split_sentences, terms
 
 # 2: the index folder is owned (marker file) and holds generations (rag.storage);
 # sources are absolute paths.
@@ -137,11 +137,13 @@ _MANIFEST_TYPES = {
 
 
 def index_settings(config: Config) -> dict:
-    """The settings an index depends on; a change forces a rebuild. The backend is
-    resolved ("auto" names none) and fingerprinted (`rag.embed.backend_fingerprint`)."""
-    backend = resolve_backend(config.model, config.backend)
-    return {"model": config.model, "index_type": config.index_type, "backend": backend,
-            "embedder": backend_fingerprint(config, backend)}
+    """The settings an index depends on; a change forces a rebuild: the model, the
+    vector structure, the backend (resolved, "auto" names none, and fingerprinted by
+    `rag.embed.backend_fingerprint`) and the analyzer that cut terms and sentences."""
+    backend = resolve_backend(config.index.model, config.index.backend)
+    return {"model": config.index.model, "index_type": config.index.index_type, "backend": backend,
+            "embedder": backend_fingerprint(config, backend),
+            "analyzer": json.loads(json.dumps(asdict(config.analyzer)))}  # as the manifest reads back
 
 
 # ---------------------------------------------------------------- corpus files
@@ -198,6 +200,66 @@ class Index:
             faiss_sentences = build_vector_index(sentence_vectors, specs.get("sentences", FLAT))
         self.faiss_passages, self.faiss_sentences = faiss_passages, faiss_sentences
         self.row = {p.id: i for i, p in enumerate(passages)}
+        self._languages: tuple[str, ...] | None = None
+        self._background_rows: np.ndarray | None = None
+
+    # -------------------------------------------------------- the read API
+
+    def passage(self, passage_id: str) -> Paragraph | None:
+        row = self.row.get(passage_id)
+        return self.passages[row] if row is not None else None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages its passages are written in, most passages first."""
+        if self._languages is None:
+            counts: dict[str, int] = {}
+            for p in self.passages:
+                lang = _passage_language(p, self.documents)
+                counts[lang] = counts.get(lang, 0) + 1
+            self._languages = tuple(sorted(counts, key=lambda k: -counts[k]))
+        return self._languages
+
+    @property
+    def vocabulary(self):
+        """The BM25 terms of the corpus (a container of strings)."""
+        return self.bm25.vocab_dict
+
+    def background(self, vector: np.ndarray, sample: int = 1024) -> tuple[float, float]:
+        """Mean and spread of a question's similarity to the corpus's sentences (a fixed
+        sample of them): how close this corpus comes to any question, against which a
+        sentence's own similarity is judged (embedders differ in how high they score)."""
+        if self._background_rows is None:
+            n = len(self.sentence_vectors)
+            rows = np.arange(n) if n <= sample else np.sort(np.random.default_rng(0).choice(n, sample, replace=False))
+            self._background_rows = np.asarray(self.sentence_vectors[rows], dtype=np.float32)
+        sims = self._background_rows @ np.asarray(vector, dtype=np.float32)
+        return float(sims.mean()), float(sims.std()) or 1e-6
+
+    def sentences_of(self, passage_id: str) -> tuple[tuple[Sentence, ...], np.ndarray]:
+        """The indexed sentences of a passage, with their offsets in its text, and their unit vectors."""
+        row = self.row[passage_id]
+        start, stop = int(self.sentence_start[row]), int(self.sentence_stop[row])
+        return self._sentence_records(row, start, stop), self.sentence_vectors[start:stop]
+
+    def evidence(self, hit: Hit) -> Evidence:
+        """What a composer reads of a retrieved passage: sentences, vectors, called notes."""
+        sentences, vectors = self.sentences_of(hit.passage.id)
+        document = self.documents[hit.passage.doc_id]
+        notes = tuple(f for n in hit.passage.footnotes if (f := document.footnote(n)) is not None)
+        return Evidence(hit=hit, document=document, sentences=sentences, vectors=vectors, notes=notes)
+
+    def _sentence_records(self, row: int, start: int, stop: int) -> tuple[Sentence, ...]:
+        text = self.passages[row].text
+        out, cursor = [], 0
+        for i in range(start, stop):
+            s = self.sentences[i]
+            at = text.find(s, cursor)
+            if at < 0:  # a passage no splitter cut is its own sentence; anything else is found
+                at = max(0, text.find(s))
+            out.append(Sentence(s, at, at + len(s)))
+            cursor = at + len(s)
+        return tuple(out)
 
     def search_passages(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the (about) k passages nearest to `query` (-1 rows dropped)."""
@@ -229,14 +291,14 @@ class Index:
         if not passages:
             raise ValueError("nothing to index: the documents have no paragraphs")
         docs = {d.id: d for d in documents}
-        sentences, owner = passage_sentences(passages, docs)
-        texts = [p.text for p in passages]
+        sentences, owner = passage_sentences(passages, docs, config.analyzer)
+        texts = [searchable_text(p) for p in passages]
         # One embedding call for passages and sentences: a single-sentence passage
         # costs one extra row but keeps the two matrices simple to reason about.
-        vectors = embedder.embed_passages(texts + sentences, batch_size=config.batch_size, progress=progress)
+        vectors = embedder.embed_passages(texts + sentences, batch_size=config.index.batch_size, progress=progress)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         passage_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
-        bm25 = _bm25_index(passages, docs)
+        bm25 = _bm25_index(passages, docs, config.analyzer)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model_id=embedder.model_id,
@@ -250,8 +312,8 @@ class Index:
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
             embedded_by=str(getattr(embedder, "backend", type(embedder).__name__)),
             vector_index={
-                "passages": vector_index_spec(config.index_type, len(passage_vectors)),
-                "sentences": vector_index_spec(config.index_type, len(sentence_vectors)),
+                "passages": vector_index_spec(config.index.index_type, len(passage_vectors)),
+                "sentences": vector_index_spec(config.index.index_type, len(sentence_vectors)),
             },
         )
         return cls(manifest, docs, list(passages), sentences, np.asarray(owner, dtype=np.int64),
@@ -395,11 +457,7 @@ def open_index(
     if paths is None:
         if existing is not None:
             paths = [Path(s) for s in existing.manifest.sources]
-            settings = existing.manifest.settings
-            if settings.get("index_type") in INDEX_TYPES:
-                config = config.with_(index_type=settings["index_type"])
-            if settings.get("backend") in BACKENDS:
-                config = config.with_(backend=settings["backend"])
+            config = as_recorded(config, existing.manifest.settings)
             missing = [str(p) for p in paths if not p.exists()]
             if missing:
                 notify(f"the indexed files are no longer at {', '.join(missing)}: answering from the index as it "
@@ -411,7 +469,7 @@ def open_index(
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
     sources = [Path(p).resolve() for p in paths]
-    digest = corpus_hash(sources, follow_links=config.follow_links, max_bytes=config.max_file_bytes)
+    digest = corpus_hash(sources, follow_links=config.ingest.follow_links, max_bytes=config.ingest.max_file_bytes)
     if existing is not None and not force and existing.is_current(config, digest) \
             and [Path(s) for s in existing.manifest.sources] == sources:
         return existing
@@ -441,18 +499,28 @@ FLAT = {"type": "flat"}
 
 
 def _passage_language(passage: Paragraph, documents: dict[str, Document]) -> str:
-    """The language its document is written in, when the splitter and stemmer know it; else French."""
+    """The language a passage is analysed in: its own when detected, else its document's."""
+    if passage.language:
+        return passage.language
     doc = documents.get(passage.doc_id)
-    return doc.language if doc is not None and doc.language in LANGUAGES else "fr"
+    return doc.language if doc is not None else "en"
 
 
-def passage_sentences(passages: Sequence[Paragraph], documents: dict[str, Document]) -> tuple[list[str], list[int]]:
+def searchable_text(passage: Paragraph) -> str:
+    """What a passage is searched by: its text, after its context (a list item's lead-in,
+    a table row's header) when it has one; only the text itself is ever quoted."""
+    return f"{passage.context}\n{passage.text}" if passage.context else passage.text
+
+
+def passage_sentences(passages: Sequence[Paragraph], documents: dict[str, Document],
+                      analyzer: AnalyzerConfig | None = None) -> tuple[list[str], list[int]]:
     """The sentences an index embeds besides its passages, and the passage row of each
     (a passage no sentence splitter cuts counts as one sentence)."""
     sentences: list[str] = []
     owner: list[int] = []
     for i, p in enumerate(passages):
-        for sentence in split_sentences(p.text, _passage_language(p, documents)) or [p.text]:
+        min_chars = (analyzer or AnalyzerConfig()).min_sentence_chars
+        for sentence in split_sentences(p.text, _passage_language(p, documents), min_chars=min_chars) or [p.text]:
             sentences.append(sentence)
             owner.append(i)
     return sentences, owner
@@ -553,12 +621,12 @@ def set_search_params(index, spec: dict) -> None:
         index.nprobe = int(spec["nprobe"])
 
 
-def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document]):
+def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document], analyzer: AnalyzerConfig):
     import bm25s
 
     corpus = []
     for p in passages:
-        corpus.append(terms(p.text, (_passage_language(p, docs),)) or [""])
+        corpus.append(terms(searchable_text(p), (_passage_language(p, docs),), stopwords=analyzer.stopwords) or [""])
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     return bm25
@@ -593,6 +661,23 @@ def _is_legacy_index(folder: Path) -> bool:
         return False
     ours = isinstance(data, dict) and "format_version" in data and "model_id" in data
     return ours and all(p.name in _LEGACY_ENTRIES for p in folder.iterdir())
+
+
+def as_recorded(config: Config, settings: dict) -> Config:
+    """`config` with what an index's manifest recorded of its making (vector structure,
+    embedding backend, analyzer): the query commands search an index as it was built."""
+    if settings.get("index_type") in INDEX_TYPES:
+        config = config.with_(index_type=settings["index_type"])
+    if settings.get("backend") in BACKENDS:
+        config = config.with_(backend=settings["backend"])
+    analyzer = settings.get("analyzer")
+    if isinstance(analyzer, dict):
+        try:
+            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in analyzer.items()}
+            config = config.with_(analyzer=AnalyzerConfig(**fields))
+        except (TypeError, ValueError):
+            pass  # an analyzer this version does not know: the index is stale and will be rebuilt
+    return config
 
 
 def recorded_settings(folder: Path) -> dict:

@@ -1,24 +1,35 @@
-"""The assembled pipeline: ingest → embed → index → retrieve → compose.
+"""The pipeline, the only orchestrator: question → Query → hits → Evidence → Answer.
 
-`Renvoi` holds the state a running command or chat page needs (the loaded
-index and the embedding model) and offers `search` and `ask`; the command
-line, the chat page and the evaluation all go through it, so they give the
-same results for the same question. It loads the embedding model only when a
-query or a build needs it, and the language model (when the config names one)
-at its first generative answer, keeping both. It does not parse files or rank
-passages itself.
+`Renvoi` holds the state a running command, chat page or API needs (the
+loaded index, the embedding model, the language model when one is
+configured) and runs the stages in order: the query stage (`rag.query`) reads
+the question and the conversation, the pipeline embeds it, retrieval
+(`rag.retrieve`) ranks passages and gathers their evidence, and a composer
+(`rag.compose`) writes the answer; when a generated answer keeps no valid
+citation, the pipeline falls back to the extractive composer. The command
+line, the chat page, the HTTP API and the evaluation all go through it, so
+they give the same answer to the same question. It loads the embedding model
+only when a question or a build needs it, and the language model at its first
+generative answer. It neither parses files, ranks passages nor writes prose.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .config import BACKENDS, Config
-from .index import Index, open_index, recorded_settings
-from .records import Answer, Document, Hit, Paragraph, Turn
+from .index import Index, as_recorded, open_index, recorded_settings
+from .query import understand
+from .records import Answer, Document, Hit, Paragraph, Query, Turn
 from .retrieve import Retriever
+
+COMPOSERS = ("extractive", "generative")
 
 
 def _stderr(message: str) -> None:
@@ -30,7 +41,8 @@ def ingest_for_index(paths: Sequence[Path], config: Config, notify: Callable[[st
     """Documents and citable passages of `paths`; file problems are reported, not fatal."""
     from .ingest import citable_passages, ingest_paths
 
-    corpus = ingest_paths(list(paths), follow_links=config.follow_links, max_bytes=config.max_file_bytes)
+    corpus = ingest_paths(list(paths), follow_links=config.ingest.follow_links,
+                          max_bytes=config.ingest.max_file_bytes)
     for issue in corpus.issues:
         notify(f"{issue.path}: {issue.message}")
     if not corpus.documents:
@@ -39,11 +51,19 @@ def ingest_for_index(paths: Sequence[Path], config: Config, notify: Callable[[st
     return list(corpus.documents), passages
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A generated answer as written so far, not yet checked (streaming)."""
+
+    answer: Answer
+
+
 class Renvoi:
-    """A loaded index with its embedding model: search and ask."""
+    """A loaded index with its models: understand, search, ask."""
 
     def __init__(self, config: Config, index: Index, embedder=None):
-        self.config = config
+        # the index is searched as it was built: its analyzer cuts the questions too
+        self.config = config.with_(analyzer=as_recorded(config, index.manifest.settings).analyzer)
         self.index = index
         self._embedder = embedder
         self._retriever: Retriever | None = None
@@ -66,7 +86,7 @@ class Renvoi:
         def factory():
             # A query command that rebuilds keeps the backend the index was made with.
             kept = recorded_settings(config.index_dir) if paths is None else {}
-            backend = kept.get("backend") if kept.get("backend") in BACKENDS else config.backend
+            backend = kept.get("backend") if kept.get("backend") in BACKENDS else config.index.backend
             holder["embedder"] = _load_embedder(config.with_(backend=backend))
             return holder["embedder"]
 
@@ -76,11 +96,13 @@ class Renvoi:
         )
         return cls(config, index, holder.get("embedder"))
 
+    # -------------------------------------------------------- state
+
     @property
     def embedder(self):
         if self._embedder is None:
             # Questions are embedded by the backend that embedded the index.
-            backend = self.index.manifest.settings.get("backend", self.config.backend)
+            backend = self.index.manifest.settings.get("backend", self.config.index.backend)
             self._embedder = _load_embedder(self.config.with_(backend=backend))
             if self._embedder.model_id != self.index.manifest.model_id:
                 raise ValueError(
@@ -108,39 +130,105 @@ class Renvoi:
             self._retriever = Retriever(self.index, self.embedder, self.config)
         return self._retriever
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid", query_vec=None) -> list[Hit]:
-        return self.retriever.search(question, k=k, mode=mode, query_vec=query_vec)
-
     @property
     def generator(self):
-        """The configured language model (`config.llm` or `config.llm_url`), loaded once."""
+        """The configured language model (`config.llm`), loaded once."""
         if self._generator is None:
-            from .generate import load_generator
+            from .compose.llm import load_generator
 
-            self._generator = load_generator(self.config)
+            self._generator = load_generator(self.config.llm)
         return self._generator
+
+    # -------------------------------------------------------- stages
+
+    def understand(self, question: str, history: Sequence[Turn] = ()) -> Query:
+        """The question as a `Query`, with its vector (none for small talk)."""
+        query = understand(question, history, self.documents.values(), self.index.vocabulary, self.index.languages)
+        if query.small_talk:
+            return query
+        vector = np.asarray(self.embedder.embed_queries([query.resolved])[0], dtype=np.float32)
+        return replace(query, vector=vector, background=self.index.background(vector))
+
+    def search(self, question: str | Query, k: int | None = None, mode: str = "hybrid",
+               query_vec=None) -> list[Hit]:
+        return self.retriever.search(question, k=k, mode=mode, query_vec=query_vec)
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
             composer: str | None = None) -> Answer:
-        """A cited answer by `composer`: "extractive", or "generative" (default when
-        the config names a language model)."""
-        if _composer(self.config, composer) == "generative":
-            from .generate import answer as generated
+        """A cited answer by `composer`: "extractive", or "generative" (default when a
+        language model is configured), with the extractive answer as its fallback."""
+        answer = None
+        for event in self._answer(question, history, k, _composer(self.config, composer), stream=False):
+            answer = event
+        return answer
 
-            return generated(question, self, self.generator, history=history, k=k)
-        from .compose import answer
+    def ask_stream(self, question: str, history: Sequence[Turn] = (), k: int | None = None
+                   ) -> Iterator[Draft | Answer]:
+        """The generative answer as it is written (`Draft`s), then the checked `Answer`."""
+        return self._answer(question, history, k, _composer(self.config, "generative"), stream=True)
 
-        return answer(question, self, history=history, k=k)
+    def _answer(self, question: str, history: Sequence[Turn], k: int | None, composer: str,
+                stream: bool) -> Iterator[Draft | Answer]:
+        from .compose import extractive, generative
+        from .compose.llm import OutputLimit, bounded
 
-    def ask_stream(self, question: str, history: Sequence[Turn] = (), k: int | None = None):
-        """The generative answer as it is written (`rag.generate.Partial`s), then the checked `Answer`."""
-        from .generate import answer_stream
+        t0 = time.perf_counter()
+        query = self.understand(question, history)
+        if query.small_talk:
+            reply = extractive.small_talk_answer(query)
+            ms = (time.perf_counter() - t0) * 1000
+            yield replace(reply, timings_ms={"retrieve": 0.0, "compose": ms, "total": ms})
+            return
+        hits = self.search(query, k=k)
+        evidence = self.retriever.gather(query, hits)
+        t1 = time.perf_counter()
+        timings = {"retrieve": (t1 - t0) * 1000}
+        if composer == "extractive":
+            answer = extractive.compose(query, evidence, hits, self.config.compose)
+            timings["compose"] = (time.perf_counter() - t1) * 1000
+            yield replace(answer, timings_ms={**timings, "total": sum(timings.values())})
+            return
+        prompt = [self.index.evidence(h) for h in hits]  # the prompt's passages, numbered as the hits
+        if not prompt:
+            yield Answer(question=query.text, status="abstained", language=query.language,
+                         resolved_question=query.resolved if query.resolved != query.text else None,
+                         composer="generative", timings_ms={**timings, "total": timings["retrieve"]})
+            return
+        messages = generative.build_messages(query, prompt, history)
+        if stream:
+            yield Draft(generative.draft(query, prompt, ""))
+        raw, cut = "", None
+        try:  # read within the bounds of config.llm: a model that writes on and on is cut off
+            for piece in bounded(self.generator.stream(messages, self.config.llm.max_new_tokens), self.config.llm):
+                raw += piece
+                if stream:
+                    yield Draft(generative.draft(query, prompt, raw))
+        except OutputLimit as e:
+            cut = e.reason
+        t2 = time.perf_counter()
+        timings["generate"] = (t2 - t1) * 1000
+        if cut is None:
+            checked = generative.compose(query, prompt, hits, raw, lambda texts: self.embedder.embed_passages(texts),
+                                         self.config.verify)
+        else:
+            checked = generative.Generated(None, (f"{cut}: it was cut off",))
+        timings["verify"] = (time.perf_counter() - t2) * 1000
+        answer = checked.answer
+        if answer is None:
+            t3 = time.perf_counter()
+            answer = replace(extractive.compose(query, evidence, hits, self.config.compose),
+                             composer="extractive-fallback",
+                             dropped=(*checked.dropped,
+                                      "no sentence with a valid citation: the extractive answer replaces it"))
+            timings["compose"] = (time.perf_counter() - t3) * 1000
+        yield replace(answer, timings_ms={**timings, "total": sum(timings.values())})
 
-        _composer(self.config, "generative")
-        return answer_stream(question, self, self.generator, history=history, k=k)
+    def turn(self, answer: Answer) -> Turn:
+        """The conversation turn an answer makes, for the questions that follow it."""
+        from .render.text import answer_text
 
-
-COMPOSERS = ("extractive", "generative")
+        return Turn(answer.question, answer_text(answer, self.documents),
+                    answer.resolved_question or answer.question, answer.cited_ids)
 
 
 def _composer(config: Config, composer: str | None) -> str:

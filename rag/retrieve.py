@@ -1,12 +1,18 @@
-"""Hybrid retrieval: dense (paragraph and best sentence) fused with BM25.
+"""Retrieval: hybrid search, then the evidence the composers read.
 
 A paragraph's dense score mixes the similarity of the whole paragraph with
 that of its best sentence, because an answer often sits in one sentence of a
 long paragraph whose overall vector is about something else. BM25 runs over
-stemmed, accent-folded terms; the question is stemmed in French and English
-so that an English question still meets French names and cognates, while the
-multilingual dense model carries the cross-language meaning. The two rankings
-are fused by weighted reciprocal rank.
+stemmed, accent-folded terms; the question is stemmed in the analyzer's query
+languages so that an English question still meets French names and cognates,
+while the multilingual dense model carries the cross-language meaning. The
+two rankings are fused by the sum of their standardised scores (z-scores, the
+default) or by weighted reciprocal rank.
+
+`gather` turns the hits into `Evidence`: for a question about the document
+itself, the metadata card and biography of that document join the hits; a
+question naming one document by its author or outlet keeps that document's
+passages only.
 
 The scoring functions are pure; `Retriever` only holds the index and the
 embedder. This module does not build indices or compose answers.
@@ -21,8 +27,9 @@ import numpy as np
 
 from .config import Config
 from .index import Index
-from .records import Hit
-from .text import LANGUAGES, terms
+from .query import DOCUMENT_INTENTS, question_language
+from .records import Evidence, Hit, Query
+from .text import terms
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -120,13 +127,20 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config
+        self.settings = config.retrieval
+        self.languages = config.analyzer.query_languages
+
+    def query_languages(self, language: str) -> tuple[str, ...]:
+        """The languages a question's BM25 terms are stemmed in: its own, the analyzer's
+        query languages and the corpus's, so that it meets passages written in any of them."""
+        return tuple(dict.fromkeys([language, *self.languages, *self.index.languages]))
 
     def query_vector(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
 
     def candidates(self, query_vec: np.ndarray | None, bm25: np.ndarray | None) -> np.ndarray:
         """Union of the dense (paragraph and sentence) and BM25 top candidates."""
-        ix, c = self.index, self.config.candidates
+        ix, c = self.index, self.settings.candidates
         found: list[np.ndarray] = []
         if query_vec is not None:
             found += [ix.search_passages(query_vec, c), ix.sentence_owner[ix.search_sentences(query_vec, 3 * c)]]
@@ -135,7 +149,8 @@ class Retriever:
         # (every source returns real rows: the index drops FAISS's -1 padding)
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
-    def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None) -> Scored:
+    def score(self, question: str, mode: str = "hybrid", query_vec: np.ndarray | None = None,
+              languages: tuple[str, ...] | None = None) -> Scored:
         check_mode(mode)
         ix = self.index
         if mode == "bm25":
@@ -144,13 +159,13 @@ class Retriever:
             query_vec = self.query_vector(question)
         bm25_all = None
         if mode != "dense":
-            q_terms = [t for t in terms(question, LANGUAGES) if t in ix.bm25.vocab_dict]
+            q_terms = [t for t in terms(question, languages or self.languages) if t in ix.bm25.vocab_dict]
             bm25_all = ix.bm25.get_scores(q_terms) if q_terms else np.zeros(len(ix.passages), dtype=np.float32)
         rows = self.candidates(query_vec, bm25_all)
         if query_vec is not None:
             dense, best_row = dense_scores(
                 query_vec, rows, ix.passage_vectors, ix.sentence_vectors,
-                ix.sentence_start, ix.sentence_stop, self.config.sentence_weight,
+                ix.sentence_start, ix.sentence_stop, self.settings.sentence_weight,
             )
         else:
             dense = np.zeros(len(rows), dtype=np.float32)
@@ -158,48 +173,80 @@ class Retriever:
         bm25 = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), dtype=np.float32)
         return Scored(rows=rows, dense=dense, bm25=bm25, best_sentence_row=best_row)
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
+    def search(self, question: str | Query, k: int | None = None, mode: str = "hybrid",
                query_vec: np.ndarray | None = None) -> list[Hit]:
-        """The k best passages for `question` under `mode` ("hybrid", "dense" or "bm25").
-        `query_vec`, when the caller has already embedded the question, saves embedding it again."""
-        k = self.config.k if k is None else k
+        """The k best passages for `question` (a `Query`: its resolved text and vector)
+        under `mode` ("hybrid", "dense" or "bm25"). `query_vec`, when the caller has
+        already embedded the question, saves embedding it again."""
+        if isinstance(question, Query):
+            languages = self.query_languages(question.language)
+            question, query_vec = question.resolved, question.vector if query_vec is None else query_vec
+        else:
+            languages = self.query_languages(question_language(question, self.index.languages))
+        k = self.settings.k if k is None else k
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not question.strip():
             raise ValueError("the question is empty")
-        s = self.score(question, mode, query_vec)
+        s = self.score(question, mode, query_vec, languages)
         n = len(s.rows)
         if mode == "dense":
             fused = s.dense.astype(np.float64)
         elif mode == "bm25":
             fused = s.bm25.astype(np.float64)
-        elif self.config.fusion == "zscore":
-            fused = zscore_fusion(s.dense, s.bm25, self.config.bm25_weight)
+        elif self.settings.fusion == "zscore":
+            fused = zscore_fusion(s.dense, s.bm25, self.settings.bm25_weight)
         else:
             # BM25 only votes for candidates it actually matched.
             matched = ranking(s.bm25)[: int(np.count_nonzero(s.bm25))]
             fused = reciprocal_rank_fusion(
-                [ranking(s.dense), matched], [1.0, self.config.bm25_weight], self.config.rrf_k, n
+                [ranking(s.dense), matched], [1.0, self.settings.bm25_weight], self.settings.rrf_k, n
             )
         order = ranking(fused)[:k]
-        q_terms = set(terms(question, LANGUAGES)) if mode == "bm25" else set()
+        q_terms = set(terms(question, languages)) if mode == "bm25" else set()
         hits = []
         for rank, j in enumerate(order, start=1):
             row = int(s.rows[j])
             passage = self.index.passages[row]
             srow = int(s.best_sentence_row[j])
             if srow == -2:
-                srow = self._lexical_best_sentence(row, q_terms)
+                srow = self._lexical_best_sentence(row, q_terms, languages)
             best = self.index.sentences[srow] if srow >= 0 else passage.text
             hits.append(Hit(rank=rank, passage=passage, score=float(fused[j]),
                             dense_score=float(s.dense[j]), bm25_score=float(s.bm25[j]), best_sentence=best))
         return hits
 
-    def _lexical_best_sentence(self, row: int, q: set[str]) -> int:
+    def gather(self, query: Query, hits: list[Hit]) -> list[Evidence]:
+        """The evidence the composers read for `query`, from its `hits` (see the module doc)."""
+        return gather(self.index, query, hits)
+
+    def _lexical_best_sentence(self, row: int, q: set[str], languages: tuple[str, ...]) -> int:
         """The sentence of passage `row` sharing most terms with the question's `q`."""
         ix = self.index
         start, stop = int(ix.sentence_start[row]), int(ix.sentence_stop[row])
         if stop <= start:
             return -1
-        overlaps = [len(q & set(terms(ix.sentences[i], LANGUAGES))) for i in range(start, stop)]
+        overlaps = [len(q & set(terms(ix.sentences[i], languages))) for i in range(start, stop)]
         return start + int(np.argmax(overlaps))
+
+
+def gather(index: Index, query: Query, hits: list[Hit]) -> list[Evidence]:
+    """Evidence of the hits; for a question about the document, its metadata card and
+    biography too (a card is quoted for no other question); a question naming one
+    document by author or outlet keeps that document's passages when it has any."""
+    chosen = list(hits)
+    about = None
+    if query.intents & set(DOCUMENT_INTENTS) and hits:
+        # The document the question is about: the one it names, else the best hit's.
+        about = query.named_document or hits[0].passage.doc_id
+        present = {h.passage.id for h in hits}
+        for part in ("meta", "bio"):
+            passage = index.passage(f"{about}:{part}")
+            if passage is not None and passage.id not in present:
+                chosen.append(Hit(rank=1, passage=passage, score=0.0, dense_score=0.0, bm25_score=0.0,
+                                  best_sentence=""))
+    chosen = [h for h in chosen if h.passage.kind != "meta" or h.passage.doc_id == about]
+    named = query.named_document
+    if named and any(h.passage.doc_id == named for h in chosen):
+        chosen = [h for h in chosen if h.passage.doc_id == named]
+    return [index.evidence(h) for h in chosen]

@@ -175,32 +175,38 @@ def counting_factory(make: Callable[[], object] | None = None) -> tuple[list, Ca
 
 # ---------------------------------------------------------------- renvoi's promises on an answer
 
-ANSWER_LINE = re.compile(r"^- .*?« (.*) » \[(\d+)\]$")
-
-
 def check_answer(a, documents: dict[str, Document], label: str = "") -> None:
-    """What every answer must satisfy: an abstention cites nothing; otherwise every
-    line is a verbatim quote from the paragraph its marker resolves to, every listed
-    citation is used, markers are numbered from 1 by first use, and every footnote
-    exists in its document."""
+    """What every answer must satisfy, read from its claims: an abstention cites
+    nothing; otherwise every claim's spans are verbatim pieces of the passages
+    they name (the text at the offsets is the quote), a quoted claim is its span,
+    every marker resolves to a citation of the span's passage, every citation is
+    used, markers are numbered from 1 by first use, and every footnote exists in
+    its document."""
     by_marker = {c.marker: c for c in a.citations}
     if a.abstained:
-        assert not a.citations and not re.search(r"\[\d+\]", a.text), label
+        assert not a.citations and not a.claims, label
         return
-    quoted = [ANSWER_LINE.match(l) for l in a.text.splitlines() if l.startswith("- ")]
-    assert quoted and all(quoted), f"{label}: every answer line is a quote with its marker"
+    assert a.claims, f"{label}: an answer has claims"
     used = []
-    for m in quoted:
-        n = int(m.group(2))
-        assert n in by_marker, f"{label}: marker [{n}] resolves to no citation"
-        assert m.group(1) in by_marker[n].passage.text, f"{label}: quote not verbatim from [{n}]"
-        used.append(n)
+    for claim in a.claims:
+        assert claim.markers, f"{label}: every claim carries a marker"
+        for span in claim.spans:
+            passage = next(c.passage for c in a.citations if c.passage.id == span.passage_id)
+            assert passage.text[span.start:span.end] == span.text, f"{label}: span offsets are not the quote"
+        if claim.quoted:
+            assert len(claim.spans) == 1 and claim.spans[0].text == claim.text, f"{label}: a quote is its span"
+        for n, span in zip(claim.markers, claim.spans):
+            assert n in by_marker, f"{label}: marker [{n}] resolves to no citation"
+            assert by_marker[n].passage.id == span.passage_id, f"{label}: [{n}] cites another passage"
+        used += claim.markers
     assert set(used) == set(by_marker), f"{label}: a listed citation is not used"
     first_use = list(dict.fromkeys(used))
     assert first_use == list(range(1, len(first_use) + 1)), f"{label}: markers not numbered by first use"
     for c in a.citations:
         doc = documents[c.passage.doc_id]
         assert c.document.id == doc.id
+        assert c.quote == " … ".join(s.text for s in c.spans) and all(
+            c.passage.text[s.start:s.end] == s.text for s in c.spans), f"{label}: citation spans"
         for f in c.footnotes:
             assert doc.footnote(f.number) == f, f"{label}: note {f.number} not in {doc.id}"
 

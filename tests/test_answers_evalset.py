@@ -16,7 +16,6 @@ import pytest
 from rag.config import Config
 from rag.evaluate import load_questions
 from rag.pipeline import Renvoi
-from rag.records import Turn
 
 from conftest import check_answer
 
@@ -32,8 +31,7 @@ def answers(tmp_path_factory):
         # a follow-up carries the whole conversation before it, as in the chat and the evaluation
         history = histories.get(q.followup_of, ()) if q.followup_of else ()
         a = renvoi.ask(q.question, history=history)
-        histories[q.id] = (*history, Turn(q.question, a.text, a.resolved_question,
-                                          tuple(c.passage.id for c in a.citations)))
+        histories[q.id] = (*history, renvoi.turn(a))
         out.append((q, a))
     return renvoi, out
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-import rag.compose as compose
+
 import rag.pipeline
 from rag.cli import main
-from rag.config import Config
+from rag.config import ComposeConfig, Config
 from rag.index import Index
 from rag.ingest import citable_passages, ingest_paths
 from rag.pipeline import Renvoi
@@ -265,20 +265,17 @@ def test_documents_with_scripts_and_links_are_ingested_as_text(corpus):
 # ---------------------------------------------------------------- the chat page (hashing embedder)
 
 
-class LenientRenvoi(Renvoi):
-    """The real composer with an abstention bar fit for the hashing embedder."""
-
-    def ask(self, question, history=(), k=None):
-        return compose.answer(question, self, history=history, k=k, settings=compose.ComposeSettings(abstain_below=0.2))
+# The real composer with an abstention bar fit for the hashing embedder.
+LENIENT = ComposeConfig(abstain_below=0.2)
 
 
 @pytest.fixture(scope="module")
 def chat(corpus, tmp_path_factory) -> Chat:
     documents = list(ingest_paths([corpus]).documents)
     passages = [p for d in documents for p in citable_passages(d)]
-    config = Config(index_dir=tmp_path_factory.mktemp("chat") / "index")
+    config = Config(index_dir=tmp_path_factory.mktemp("chat") / "index", compose=LENIENT)
     embedder = HashEmbedder(dim=256)
-    return Chat(LenientRenvoi(config, Index.build(documents, passages, embedder, config), embedder))
+    return Chat(Renvoi(config, Index.build(documents, passages, embedder, config), embedder))
 
 
 @pytest.mark.parametrize("name", QUESTIONS)

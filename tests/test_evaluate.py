@@ -12,13 +12,13 @@ import pytest
 
 from rag.evaluate import (
     AnswerRecord,
+    ClaimRecord,
     CitedPassage,
     EvalQuestion,
     GoldQuote,
     QuestionResult,
     answer_metrics,
     check_thresholds,
-    cited_sentences,
     citation_precision,
     citation_recall,
     collect,
@@ -39,7 +39,7 @@ from rag.evaluate import (
     sentence_support,
     summarize,
 )
-from rag.records import Answer, Citation, Document, Footnote, Hit, Paragraph, Turn
+from rag.records import Answer, Citation, Claim, Document, Footnote, Hit, Paragraph, Span, Turn
 
 
 def q(qid: str, *, answerable: bool = True, split: str = "tune", key_facts=(), footnotes=(),
@@ -109,7 +109,7 @@ def test_load_questions_names_file_and_line_of_malformed_json(tmp_path):
     ("change", "message"),
     [
         ({"kind": "trivia"}, r"unknown kind 'trivia'; allowed: fact, number"),
-        ({"lang": "de"}, r"unknown lang 'de'; allowed: fr, en"),
+        ({"lang": "German"}, r"unknown language 'German'; give an ISO 639-1 code"),
         ({"split": "dev"}, r"unknown split 'dev'"),
         ({"answerable": "yes"}, r"'answerable' must be a non-empty bool"),
         ({"footnotes": ["3"]}, r"footnotes must be positive integers"),
@@ -150,8 +150,24 @@ def test_load_thresholds_reads_bars_and_rejects_unknown_metrics(tmp_path):
 
 
 def test_shipped_thresholds_file_is_valid():
-    t = load_thresholds(Path(__file__).parent.parent / "eval" / "thresholds.toml")
-    assert any(b.metric == "retrieval.hybrid.hit_at_5" for b in t.bars)
+    from rag.corpora import corpora
+
+    root = Path(__file__).parent.parent
+    path = root / "eval" / "thresholds.toml"
+    for name in corpora(root):  # every corpus has its bars, and they parse
+        t = load_thresholds(path, name)
+        assert any(b.metric == "retrieval.hybrid.hit_at_5" for b in t.bars), name
+
+
+def test_thresholds_of_one_corpus_are_read_apart(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[a]\nsplit = 'tune'\n[a.retrieval.hybrid]\nhit_at_5 = 0.9\n[a.ingestion]\n"
+                    "content_sentences_kept = 0.98\n[b.answers]\nkey_fact_coverage = 0.5\n")
+    a = load_thresholds(path, "a")
+    assert a.split == "tune" and [b.metric for b in a.bars] == ["retrieval.hybrid.hit_at_5",
+                                                                "ingestion.content_sentences_kept"]
+    assert [b.metric for b in load_thresholds(path, "b").bars] == ["answers.key_fact_coverage"]
+    assert load_thresholds(path, "c").bars == ()
 
 
 # ---------------------------------------------------------------- gold passages
@@ -311,21 +327,14 @@ def test_answer_metrics_averages_over_the_right_questions():
     assert all(v is None for v in answer_metrics([rs[3]]).values())
 
 
-def test_cited_sentences_keep_markers_with_their_sentence():
-    text = "Trump admire Poutine [1]. Ils se ressemblent. [2] La Russie s'y oppose [3][1].\n- un point [4]"
-    assert cited_sentences(text) == [
-        ("Trump admire Poutine .", (1,)),
-        ("Ils se ressemblent.", (2,)),
-        ("La Russie s'y oppose .", (3, 1)),
-        ("un point", (4,)),
-    ]
-
-
 def test_sentence_support_verbatim_then_similarity():
     passage = "Selon lui, « l'isolationnisme reste à confirmer » dans les faits. Autre phrase."
     a = AnswerRecord(
         text="Il juge que « l’isolationnisme reste à confirmer » [1]. Trump est isolationniste [1]. Rien ne le montre ici [5].",
         abstained=False, citations=(cite(1, "a:p1", text=passage, quote="Autre phrase."),),
+        claims=(ClaimRecord("Il juge que « l’isolationnisme reste à confirmer ».", (1,), quoted=False),
+                ClaimRecord("Trump est isolationniste.", (1,), quoted=False),
+                ClaimRecord("Rien ne le montre ici.", (5,), quoted=False)),
     )
     plain = sentence_support(a)
     assert [(s.verbatim, s.supported) for s in plain] == [(True, True), (False, False), (False, False)]
@@ -333,14 +342,15 @@ def test_sentence_support_verbatim_then_similarity():
     assert [(s.supported, s.similarity) for s in sims] == [(True, None), (True, 0.9), (False, None)]
 
 
-def test_sentence_support_reads_nested_quotations_and_skips_note_lines():
+def test_sentence_support_reads_quotes_whole_and_nested_quotations_in_generated_sentences():
     passage = "Lyon est connue pour ses « traboules ». Elle a deux fleuves."
     a = AnswerRecord(
-        text="D'après les articles :\n- Jeanne Martin écrit : « Lyon est connue pour ses « traboules ». » [1]\n"
-             "- Jeanne Martin écrit : « Lyon a trois fleuves. » [1]\n  [1] Note 2 : http://example.org/x",
-        abstained=False, citations=(cite(1, "a:p1", text=passage),),
+        text="(rendered text, not read)", abstained=False, citations=(cite(1, "a:p1", text=passage),),
+        claims=(ClaimRecord("Lyon est connue pour ses « traboules ».", (1,)),
+                ClaimRecord("Lyon a trois fleuves.", (1,)),
+                ClaimRecord("On dit que « Lyon est connue pour ses « traboules ». » ici.", (1,), quoted=False)),
     )
-    assert [(s.markers, s.verbatim) for s in sentence_support(a)] == [((1,), True), ((1,), False)]
+    assert [(s.markers, s.verbatim) for s in sentence_support(a)] == [((1,), True), ((1,), False), ((1,), True)]
 
 
 def test_percentile_and_latency():
@@ -356,7 +366,8 @@ def test_percentile_and_latency():
 
 def test_question_checks_and_failures():
     ok = result(q("q1", key_facts=["Airbus"]), gold=[["a:p1"]], retrieved={m: ("a:p1",) for m in ("hybrid", "dense", "bm25")},
-                answer=AnswerRecord("Airbus [1].", False, (cite(1, "a:p1", text="Airbus."),)))
+                answer=AnswerRecord("Airbus [1].", False, (cite(1, "a:p1", text="Airbus."),),
+                                    claims=(ClaimRecord("Airbus.", (1,)),)))
     ok = QuestionResult(**{**ok.__dict__, "support": tuple(sentence_support(ok.answer))})
     assert failed_checks(question_checks(ok)) == []
     dense_miss = QuestionResult(**{**ok.__dict__, "retrieved": {**ok.retrieved, "dense": ()}})
@@ -403,8 +414,10 @@ class FakePipeline:
             raise RuntimeError("composer exploded")
         top = self.search(question, 3)
         p = top[0].passage
-        return Answer(question=question, text=f"« {p.text} » [1]", abstained=False,
-                      citations=(Citation(1, p, self.documents[p.doc_id], p.text),), hits=tuple(top))
+        span = Span(p.id, 0, len(p.text), p.text)
+        return Answer(question=question, status="answered", language="fr",
+                      claims=(Claim(p.text, (span,), (1,)),),
+                      citations=(Citation(1, p, self.documents[p.doc_id], p.text, spans=(span,)),), hits=tuple(top))
 
 
 def test_collect_runs_every_mode_passes_history_and_records_errors():

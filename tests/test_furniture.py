@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.furniture import (
+from rag.ingest import (
     Block,
     Weights,
     classify,

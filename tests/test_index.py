@@ -286,7 +286,7 @@ def test_auto_is_flat_up_to_the_threshold_and_hnsw_above():
 
 def test_bad_index_type_names_the_choices(tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown index type 'annoy'; allowed: auto, flat, hnsw, ivfpq"):
-        Config(index_type="annoy")
+        Config().with_(index_type="annoy")
     with pytest.raises(ValueError, match="allowed: auto, flat, hnsw, ivfpq"):
         resolve_index_type("HNSW", 10)
     code = main(["index", str(tmp_path), "--index-dir", str(tmp_path / "ix"), "--index-type", "annoy"])
@@ -340,7 +340,7 @@ def test_approximate_recall_at_10_against_exact(kind):
 def test_index_records_its_structure_and_query_commands_keep_it(tmp_path, small_docs, hash_embedder):
     (tmp_path / "a.txt").write_text("Un article.\n\nLe port de Marseille accueille des cargos.\n", encoding="utf-8")
     passages = _passages(small_docs)
-    config = Config(index_dir=tmp_path / "index", index_type="hnsw")
+    config = Config(index_dir=tmp_path / "index").with_(index_type="hnsw")
     calls, factory = counting_factory(lambda: hash_embedder)
 
     def ingest(paths):
@@ -358,6 +358,23 @@ def test_index_records_its_structure_and_query_commands_keep_it(tmp_path, small_
     assert len(calls) == 1
     assert again.manifest.vector_index["passages"]["type"] == "hnsw"
     # `renvoi index` with another type rebuilds
-    flat = open_index([tmp_path / "a.txt"], Config(index_dir=tmp_path / "index", index_type="flat"), factory, ingest)
+    flat = open_index([tmp_path / "a.txt"], Config(index_dir=tmp_path / "index").with_(index_type="flat"), factory, ingest)
     assert len(calls) == 2
     assert flat.manifest.vector_index["passages"]["type"] == "flat"
+
+
+@pytest.mark.parametrize("change", [{"stopwords": False}, {"min_sentence_chars": 30}, {"version": 2}])
+def test_a_change_of_analyzer_rebuilds_the_index(tmp_path, change):
+    folder = _corpus(tmp_path, {"a.txt": "Premier paragraphe sur la mer. Il est court.\nSecond sur la montagne.\n"})
+    config = Config(index_dir=tmp_path / "idx")
+    built, factory = counting_factory()
+    open_index([folder], config, factory, _fake_ingest)
+    open_index(None, config, factory, _fake_ingest)
+    assert len(built) == 1
+    other = config.with_(analyzer=replace(config.analyzer, **change))
+    rebuilt = open_index([folder], other, factory, _fake_ingest)
+    assert len(built) == 2 and rebuilt.manifest.settings["analyzer"][next(iter(change))] == next(iter(change.values()))
+    open_index([folder], other, factory, _fake_ingest)
+    assert len(built) == 2, "the same analyzer reloads"
+    open_index(None, config, factory, _fake_ingest)
+    assert len(built) == 2, "a query command searches the index with the analyzer it was built with"

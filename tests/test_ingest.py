@@ -455,17 +455,19 @@ def test_bad_files_are_reported_and_others_still_read(tmp_path):
     (tmp_path / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
     (tmp_path / "rules.md").write_text("---\n\n***\n\n# Titre seul\n", encoding="utf-8")
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "slides.key").write_bytes(b"PK\x03\x04")
     missing = tmp_path / "nowhere.txt"
-    corpus = ingest_paths([tmp_path, missing, tmp_path / "notes.pdf"])
+    corpus = ingest_paths([tmp_path, missing, tmp_path / "slides.key"])
     assert [d.id for d in corpus.documents] == ["good"]
     messages = {Path(i.path).name: i.message for i in corpus.issues}
-    assert set(messages) == {"empty.txt", "blank.md", "image.html", "rules.md", "nowhere.txt", "notes.pdf"}
+    assert set(messages) == {"empty.txt", "blank.md", "image.html", "rules.md", "nowhere.txt", "notes.pdf", "slides.key"}
     assert messages["empty.txt"] == "empty file"
     assert messages["blank.md"] == "empty file"
     assert "binary file" in messages["image.html"]
     assert "no paragraph" in messages["rules.md"]
     assert "no such file or folder" in messages["nowhere.txt"]
-    assert "unsupported file type '.pdf'" in messages["notes.pdf"] and ".html" in messages["notes.pdf"]
+    assert "unsupported file type '.key'" in messages["slides.key"] and ".html" in messages["slides.key"]
+    assert "not a readable PDF" in messages["notes.pdf"]
     for issue in corpus.issues:
         assert "\n" not in issue.message and Path(issue.path).parent == tmp_path
 
@@ -535,3 +537,16 @@ def test_text_in_utf16_utf32_and_legacy_encodings_is_read(tmp_path, encoding):
     assert doc == replace(ingest_text(tmp_path / "utf8", "glacier.md", GLACIERS_ARTICLE), source=str(path))
     notices = [i.message for i in corpus.issues]
     assert notices == [] if encoding in ("utf-8-sig",) else len(notices) == 1
+
+
+def test_a_body_paragraph_naming_the_title_and_a_year_stays_a_paragraph(tmp_path):
+    text = ("# Le retour des trains de nuit\n\nPar Paul Durand, 4 avril 2021\n\n"
+            "Les compagnies ferroviaires européennes rouvrent des lignes de nuit depuis quelques années, "
+            "portées par des voyageurs qui ne veulent plus prendre l'avion pour de courtes distances.\n\n"
+            "En 2019 déjà, le rapport intitulé Le retour des trains de nuit annonçait cette tendance, "
+            "chiffres de fréquentation à l'appui, pour la plupart des grandes capitales du continent.\n\n"
+            "La ligne entre Paris et Vienne a rouvert en décembre 2021 après une décennie d'absence, "
+            "et d'autres lignes doivent suivre vers Berlin et Barcelone dans les prochaines années.\n")
+    doc = ingest_text(tmp_path, "trains.md", text)
+    assert any("En 2019 déjà" in p.text for p in doc.paragraphs)
+    assert doc.site is None or "2019" not in doc.site

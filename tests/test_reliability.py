@@ -411,13 +411,27 @@ SIGINT_INDEX = textwrap.dedent(
 )
 
 
+def _startup_s() -> float:
+    """How long Python takes here to start and reach renvoi's Ctrl-C handler (the slowest
+    of three runs): before that, Python itself handles Ctrl-C, and renvoi cannot speak."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import signal, rag.__main__"], env=env, check=True)
+        times.append(time.perf_counter() - t0)
+    return max(times)
+
+
 def test_ctrl_c_exits_130_with_one_line_and_the_previous_index_answers(tmp_path, corpus, hashing, capsys):
     index_dir = tmp_path / "index"
     assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
     script = tmp_path / "slow_index.py"
     script.write_text(SIGINT_INDEX.format(tests=str(TESTS), root=str(ROOT)))
-    # while Python and the command line start, while the corpus is read, while it is embedded
-    for delay in (0.15, 0.6, 1.5, 2.5):
+    # while the command line starts, while the corpus is read, while it is embedded (the
+    # embedding takes 3 s): moments measured from Python's own start-up on this machine
+    start = _startup_s()
+    for delay in (2 * start, 2 * start + 0.5, start + 1.5, start + 2.5):
         proc = subprocess.Popen([sys.executable, str(script), "index", str(corpus), "--force", "--index-dir",
                                  str(index_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
@@ -434,7 +448,8 @@ def test_ctrl_c_exits_130_with_one_line_and_the_previous_index_answers(tmp_path,
 
 def test_ctrl_c_while_the_command_line_starts_is_one_line_too(tmp_path, corpus):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for delay in (0.08, 0.15, 0.3):
+    start = _startup_s()
+    for delay in (1.5 * start, 2 * start, 3 * start):
         proc = subprocess.Popen([sys.executable, "-m", "rag", "inspect", str(corpus)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
         time.sleep(delay)

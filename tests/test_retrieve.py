@@ -104,4 +104,4 @@ def test_zscore_fusion_keeps_a_clear_dense_leader():
 
 def test_config_rejects_unknown_fusion():
     with pytest.raises(ValueError, match="allowed: zscore, rrf"):
-        Config(fusion="max")
+        Config().with_(fusion="max")

@@ -18,6 +18,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -202,6 +203,26 @@ def test_chat_listens_on_loopback_only_by_default(served, capsys):
     if outside is not None:
         with pytest.raises(OSError), socket.create_connection((outside, port), timeout=5):
             pass
+
+
+def test_the_page_takes_no_upload(served):
+    """Gradio's upload endpoint exists on every page; this page takes no file, of any size."""
+    boundary = "renvoi-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.txt\"\r\n"
+            f"Content-Type: text/plain\r\n\r\n{'x' * 5000}\r\n--{boundary}--\r\n").encode()
+    conn = http.client.HTTPConnection("127.0.0.1", served["port"], timeout=30)
+    try:
+        conn.request("POST", "/gradio_api/upload", body=body,
+                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = conn.getresponse()
+        status = response.status
+        response.read()
+    finally:
+        conn.close()
+    assert status in (403, 413), status
+    gradio_tmp = Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))
+    stored = [p for p in gradio_tmp.rglob("x.txt") if p.stat().st_size == 5000] if gradio_tmp.is_dir() else []
+    assert stored == []
 
 
 FILE_PATHS = [

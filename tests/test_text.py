@@ -16,8 +16,26 @@ def test_sentences_are_verbatim_and_keep_abbreviations():
 
 def test_empty_and_bad_language():
     assert split_sentences("   ") == []
-    with pytest.raises(ValueError, match="allowed: fr, en"):
-        split_sentences("Bonjour.", "de")
+    with pytest.raises(ValueError, match="give an ISO 639-1 code"):
+        split_sentences("Bonjour.", "German")
+    # a language pysbd has no rules for is cut with the English ones
+    assert split_sentences("Hei. Tämä on lause.", "fi") == ["Hei.", "Tämä on lause."]
+
+
+def test_terms_in_any_language_with_its_stemmer_and_stopwords():
+    assert terms("Die Ebenen werden angezeigt", ("de",)) == ["eben", "angezeigt"]
+    assert terms("Las capas se muestran en el diálogo", ("es",)) == ["cap", "muestr", "dialog"]
+    # no stemmer for a language: words are folded, not stemmed
+    assert terms("Ĉi tiu vorto", ("xx",)) == ["ci", "tiu", "vorto"]
+
+
+def test_languages_are_identified_among_candidates():
+    from rag.text import identify, passage_language
+
+    assert identify("Wozu dient der Auswahleditor?", ("de", "en", "fr"))[0] == "de"
+    assert identify("Et en 2004 ?", ("fr", "en", "de", "es", "it", "pt"))[0] == "fr"
+    assert passage_language("This paragraph was left in English by the translators of the page.", "fr") == "en"
+    assert passage_language("GIMP 2.10", "fr") == "fr"  # too short to tell: the document's
 
 
 def test_fold_and_terms_meet_across_accents_and_languages():

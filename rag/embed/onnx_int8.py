@@ -60,7 +60,7 @@ class OnnxEmbedder:
 
         `threads`: ONNX Runtime's intra-op threads (None: one per core).
         """
-        _require_bundled(config.model, "onnx-int8")
+        _require_bundled(config.index.model, "onnx-int8")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         if not onnx_available():

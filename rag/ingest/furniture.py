@@ -12,46 +12,26 @@ score and calls a block furniture when the score reaches a threshold. The
 weights live in `Weights`, so a caller can tune them; none is keyed on a
 particular site.
 
-This module also holds the text patterns the ingestion shares with it (dates,
-stopwords, tokens) and `pull_quotes`, which finds short blocks repeating a
+This module also holds `pull_quotes`, which finds short blocks repeating a
 sentence of the body. It does not read files, parse markup or decide which
-kept block is the title, the lead or a paragraph: `rag.ingest` does.
+kept block is the title, the lead or a paragraph: `roles` and `body` do.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
+from functools import lru_cache
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .text import fold
+from ..text import STOPWORDS, cut_sentences, ends_sentence, fold, normalize_for_match, words
+from .blocks import Block
+from .dates import find_date
 
 # --------------------------------------------------------------------------- text patterns
 
-FR_STOPWORDS = frozenset(
-    """a à ai aie ait alors au aucun aussi autre aux avec avait avant avoir c ça car ce ceci cela celle celles celui
-    cependant ces cet cette ceux chaque chez comme comment d dans de des depuis devant doit donc dont du elle elles
-    en encore entre est et été être eu fait faire font hors il ils j je jusqu l la le les leur leurs lors lui m ma
-    mais me même mes moi moins mon n ne ni non nos notre nous on ont ou où par parce pas peu peut plus pour pourquoi
-    qu quand que quel quelle quelles quels qui s sa sans se selon ses si sien son sont sous sur t ta te tes toi ton
-    tous tout toute toutes très tu un une vers voici voilà vos votre vous y était étaient sera seront serait
-    avons avez leurs ceux-ci celle-ci lequel laquelle lesquels dès afin ainsi après aujourd hui bien déjà donc""".split()
-)
-EN_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
-    off on once only or other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up very was we were what
-    when where which while who whom why will with would you your yours yourself yourselves also may might must
-    shall its it's per via""".split()
-)
-STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 _URL = re.compile(r"https?://\S+|\bwww\.\S+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _MONEY = re.compile(r"\d[\d\s\u00a0.,]*\s?(?:€|£|\$|euros?\b|eur\b|usd\b|dollars?\b)|[€£$]\s?\d", re.I)
@@ -94,73 +74,16 @@ _CALL_TO_ACTION = re.compile(
     re.I,
 )
 
-_MONTHS = {
-    "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fevr": 2, "fév": 2, "mars": 3, "avril": 4,
-    "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "août": 8, "aout": 8, "septembre": 9, "sept": 9,
-    "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "décembre": 12, "decembre": 12, "déc": 12, "dec": 12,
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
-    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9,
-    "october": 10, "november": 11, "december": 12,
-}  # fmt: skip
-_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-_TIME = r"(?:\s*(?:,|à|at|-|–|—)?\s*(?P<hh>\d{1,2})\s*[:h]\s*(?P<mm>\d{2}))?"
-_DATE_PATTERNS = (
-    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<hh>\d{2}):(?P<mm>\d{2}))?"),
-    re.compile(rf"\b(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?\s+(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}}){_TIME}", re.I),
-    re.compile(rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}}){_TIME}", re.I),
-    re.compile(rf"\b(?P<d>\d{{1,2}})[/.](?P<m>\d{{1,2}})[/.](?P<y>\d{{4}}){_TIME}"),
-)
-
-
-@dataclass(frozen=True)
-class DateMatch:
-    """A calendar date found in a text, as ISO 8601, with where it was found."""
-
-    iso: str  # YYYY-MM-DD, or YYYY-MM-DDTHH:MM when a time follows the date
-    start: int
-    end: int
-
-    @property
-    def day(self) -> str:
-        return self.iso[:10]
-
-
-def find_date(text: str) -> DateMatch | None:
-    """The first valid calendar date in `text` (French or English wording, ISO or day-first numeric)."""
-    best: DateMatch | None = None
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            parts = m.groupdict()
-            month = _MONTHS.get(parts["mon"].lower()) if parts.get("mon") else int(parts["m"])
-            year, day = int(parts["y"]), int(parts["d"])
-            if not month or not 1800 <= year <= 2200:
-                continue
-            try:
-                datetime.date(year, month, day)
-            except ValueError:
-                continue  # 31/02 or a version number: not a date
-            iso = f"{year:04d}-{month:02d}-{day:02d}"
-            if parts.get("hh") and parts.get("mm") and int(parts["hh"]) < 24 and int(parts["mm"]) < 60:
-                iso += f"T{int(parts['hh']):02d}:{parts['mm']}"
-            if best is None or m.start() < best.start:
-                best = DateMatch(iso, m.start(), m.end())
-            break
-    return best
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def normalize_for_match(text: str) -> str:
-    """Folded letters and digits separated by single spaces: equal for copies that differ in case or punctuation."""
-    return " ".join(_WORD.findall(fold(text)))
-
-
 def content_terms(text: str) -> Counter[str]:
     """Folded, prefix-stemmed content words: a cheap, language-neutral bag for topical similarity."""
+    return Counter(_content_terms(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _content_terms(text: str) -> Counter[str]:
+    # Several features ask for the same block's terms: counted once (callers get a copy).
     terms = Counter()
-    for w in _WORD.findall(fold(text)):
+    for w in words(fold(text)):
         if w in STOPWORDS or len(w) < 3 or w.isdigit():
             continue
         terms[w[:5]] += 1
@@ -168,7 +91,7 @@ def content_terms(text: str) -> Counter[str]:
 
 
 def stopword_ratio(text: str) -> float:
-    ws = [w.lower() for w in _WORD.findall(text)]
+    ws = [w.lower() for w in words(text)]
     return sum(w in STOPWORDS for w in ws) / len(ws) if ws else 0.0
 
 
@@ -199,25 +122,6 @@ def is_strong_furniture(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------- classifier
-
-
-@dataclass(frozen=True)
-class Block:
-    """One block of a page: a line or paragraph of a text file, or a block element of an HTML page."""
-
-    text: str  # plain text, markup removed
-    raw: str = ""  # as written in the file (markdown kept), for the caller
-    line: int = 0  # 1-based line in the file, 0 when unknown
-    heading: int = 0  # heading level, 0 for ordinary blocks
-    emphasis: bool = False  # the whole block is bold or italic
-    link_chars: int = 0  # characters of text inside links
-    # Layout hints: "list" for list items; from HTML also nav, footer, aside, form, header, boilerplate,
-    # article, lead, byline, comment.
-    hints: frozenset[str] = frozenset()
-
-    @property
-    def n_words(self) -> int:
-        return len(words(self.text))
 
 
 @dataclass(frozen=True)
@@ -482,13 +386,6 @@ def classify(
     return verdicts
 
 
-_TERMINAL = re.compile(r"[.!?…:;»\"”)\]]\s*$")
-
-
-def ends_sentence(text: str) -> bool:
-    return bool(_TERMINAL.search(text))
-
-
 def is_continuation(previous: Block, block: Block) -> bool:
     """Whether `block` continues `previous` across a break: a long block cut mid-sentence, then lowercase."""
     return (
@@ -501,13 +398,6 @@ def is_continuation(previous: Block, block: Block) -> bool:
 
 
 # --------------------------------------------------------------------------- pull quotes
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Þ0-9])")
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
-
 
 def pull_quotes(texts: Sequence[str], max_words: int = 60) -> set[int]:
     """Indices of blocks that only repeat sentences printed in full in a longer block (pull quotes).
@@ -522,7 +412,7 @@ def pull_quotes(texts: Sequence[str], max_words: int = 60) -> set[int]:
     for i, text in enumerate(texts):
         if len(keys[i].split()) < 5 or len(words(text)) > max_words:
             continue  # a few words match anywhere: only whole sentences can be a pull quote
-        parts = [normalize_for_match(s) for s in sentences(text)]
+        parts = [normalize_for_match(s) for s in cut_sentences(text)]
         parts = [p for p in parts if len(p.split()) >= 4] or [keys[i]]
         for j, key in enumerate(keys):
             if j == i or j in found or not key:

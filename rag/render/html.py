@@ -7,10 +7,15 @@ tab without giving the opened page a handle on this one. The output holds no
 blank line, so the chat's Markdown renderer passes it through as one HTML block
 instead of reading document text as Markdown.
 
-Markers and source entries are links to `#rv-<turn>-<ref>` (the chat's
-sanitizer keeps `href` and `class` but drops `data-*` attributes); the page's
-script turns a click on one into "show this source in the panel". This module
-does not call the pipeline, hold conversation state or import gradio.
+Answers are rendered from their claims: each quoted claim with whom it is
+attributed to and its marker; a generated answer's claims as prose with their
+markers, and what the checks removed; an abstention with its related
+passages, marked as not cited. Quoted sentences are highlighted in the context
+panel by their offsets in the passage. Markers and source entries are links to
+`#rv-<turn>-<ref>` (the chat's sanitizer keeps `href` and `class` but drops
+`data-*` attributes); the page's script turns a click on one into "show this
+source in the panel". This module does not call the pipeline, hold
+conversation state or import gradio.
 """
 
 from __future__ import annotations
@@ -20,35 +25,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from rag.compose import place_name
-from rag.records import Answer, Document, Footnote, Hit, Paragraph
-from rag.text import detect_language
+from ..messages import words as messages
+from ..records import Answer, Claim, Document, Footnote, Hit, Paragraph
+from .text import RELATED, citation_of, lead_in, notes_as_words, where, who, with_markers
 
-# The composer writes one quoted sentence per line: "- <who> : « <quote> » [n]"
-# (in English without the space before the colon).
-_ANSWER_LINE = re.compile(r"^- (?P<who>.*?)(?P<colon> ?:) « (?P<quote>.*) » \[(?P<n>\d+)\]$")
 _URL = re.compile(r"https?://[^\s<>\"'«»]+")
 _KEY = re.compile(r"^(?:#?rv-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
-_QUOTE_JOIN = " … "  # how the composer joins several quoted sentences of one passage
 
 # Characters of a neighbouring paragraph shown in the context panel.
 CONTEXT_CHARS = 600
-
-_WORDS = {
-    "fr": {
-        "sources": "Sources", "related": "Passages proches — non cités", "note": "note",
-        "open": "Afficher ce paragraphe dans son contexte", "hits": "Passages retrouvés et leurs scores",
-        "rank": "rang", "doc": "article", "where": "où", "fused": "fusionné", "dense": "dense",
-        "bm25": "BM25", "sentence": "meilleure phrase",
-    },
-    "en": {
-        "sources": "Sources", "related": "Related passages — not cited", "note": "note",
-        "open": "Show this paragraph in context", "hits": "Retrieved passages and their scores",
-        "rank": "rank", "doc": "article", "where": "where", "fused": "fused", "dense": "dense",
-        "bm25": "BM25", "sentence": "best sentence",
-    },
-}
-
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -57,7 +42,7 @@ class SourceRef:
     key: str  # "<turn>-<marker>" for a citation, "<turn>-r<rank>" for a related passage
     label: str  # what the source chooser shows
     passage_id: str
-    highlight: tuple[str, ...]  # sentences to mark in the paragraph
+    highlight: tuple[tuple[int, int], ...]  # (start, end) offsets of the sentences to mark in the paragraph
     cited: bool
     lang: str = "en"  # language of the question, for the panel's labels
 
@@ -66,7 +51,9 @@ class SourceRef:
 
 
 def words(lang: str) -> dict[str, str]:
-    return _WORDS.get(lang, _WORDS["en"])
+    """The page's words in `lang` (the message table's "page." entries, and the shared ones)."""
+    table = messages(lang)
+    return {**table, **{k.removeprefix("page."): v for k, v in table.items() if k.startswith("page.")}}
 
 
 def esc(text: object) -> str:
@@ -115,48 +102,19 @@ def parse_source_key(value: str) -> str | None:
     return f"{m.group('turn')}-{m.group('ref')}" if m else None
 
 
-def where(passage: Paragraph, lang: str) -> str:
-    """'section, ¶n' for a body paragraph; the kind of passage otherwise."""
-    place = place_name(passage, lang)
-    return f"{passage.section}, {place}" if passage.section else place
-
-
 def byline(document: Document) -> str:
     parts = [", ".join(document.authors), document.date or "", document.site or ""]
     return " · ".join(p for p in parts if p)
 
 
-def split_quote(quote: str) -> tuple[str, ...]:
-    return tuple(s for s in quote.split(_QUOTE_JOIN) if s.strip())
-
-
-def highlight(text: str, sentences: Iterable[str], css_class: str = "") -> str:
-    """Escaped `text` with each of `sentences` found in it wrapped in <mark>.
-
-    Sentences are matched verbatim, then with whitespace runs collapsed; a
-    sentence that cannot be found is simply not marked.
-    """
-    spans: list[tuple[int, int]] = []
-    for s in sentences:
-        s = s.strip()
-        if not s:
-            continue
-        start = text.find(s)
-        if start >= 0:
-            spans.append((start, start + len(s)))
-            continue
-        pattern = r"\s+".join(re.escape(w) for w in s.split())
-        m = re.search(pattern, text)
-        if m:
-            spans.append(m.span())
-    spans.sort()
+def highlight(text: str, spans: Iterable[tuple[int, int]], css_class: str = "") -> str:
+    """Escaped `text` with each (start, end) span wrapped in <mark> (overlaps merged)."""
     attr = f' class="{escape(css_class, quote=True)}"' if css_class else ""
     out, last = [], 0
-    for start, stop in spans:
-        if start < last:  # overlapping sentences: extend the previous mark
-            start = last
-            if stop <= start:
-                continue
+    for start, stop in sorted(spans):
+        start, stop = max(start, last), min(stop, len(text))
+        if stop <= start:
+            continue
         out.append(esc(text[last:start]))
         out.append(f"<mark{attr}>{esc(text[start:stop])}</mark>")
         last = stop
@@ -206,8 +164,10 @@ def _marker_link(turn: int, n: int, lang: str) -> str:
 
 
 def render_sources(answer: Answer, turn: int, lang: str) -> str:
-    """The cited sources of an answer: marker, title, byline, place, quote, footnotes."""
+    """The cited sources of an answer: marker, title, byline, place and notes; the quote
+    too for a generated answer, whose claims are the model's words, not the quote."""
     w = words(lang)
+    quoted = all(c.quoted for c in answer.claims)
     items = []
     for c in answer.citations:
         d, p = c.document, c.passage
@@ -218,7 +178,7 @@ def render_sources(answer: Answer, turn: int, lang: str) -> str:
             f'<span class="rv-src-marker">[{c.marker}]</span> <span class="rv-src-title">{esc(d.title)}</span></a>',
             f' <span class="rv-src-byline">— {esc(byline(d))}</span>' if byline(d) else "",
             f' <span class="rv-src-where">— {esc(where(p, lang))}</span>',
-            f'<div class="rv-src-quote">« {esc(c.quote)} »</div>',
+            "" if quoted else f'<div class="rv-src-quote">« {esc(c.quote)} »</div>',
             f'<ul class="rv-fns">{notes}</ul>' if notes else "",
             "</li>",
         ]))
@@ -227,7 +187,7 @@ def render_sources(answer: Answer, turn: int, lang: str) -> str:
 
 
 def render_related(hits: Sequence[Hit], documents: dict[str, Document], turn: int, lang: str,
-                   limit: int = 3) -> str:
+                   limit: int = RELATED) -> str:
     """Passages close to the question that the answer does not cite, labelled as such."""
     w = words(lang)
     items = []
@@ -239,7 +199,7 @@ def render_related(hits: Sequence[Hit], documents: dict[str, Document], turn: in
             f'<li class="rv-related-item"><a class="rv-open" href="#rv-{key}" title="{esc(w["open"])}">'
             f'<span class="rv-src-title">{esc(title)}</span></a>'
             f' <span class="rv-src-where">— {esc(where(h.passage, lang))}</span>'
-            f'<div class="rv-src-quote">{esc(h.best_sentence)}</div></li>'
+            f'<div class="rv-src-quote">{esc(notes_as_words(h.best_sentence, h.passage, lang))}</div></li>'
         )
     if not items:
         return ""
@@ -265,54 +225,116 @@ def render_hits(hits: Sequence[Hit], documents: dict[str, Document], lang: str) 
             f'<table class="rv-hits-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></details>')
 
 
+def _claim_markers(claim: Claim, turn: int, lang: str, clickable: bool = True) -> str:
+    if not claim.markers:
+        return '<sup class="rv-ref rv-unsupported">[?]</sup>' if claim.support == "unsupported" else ""
+    if not clickable:
+        return "".join(f'<sup class="rv-ref"><span class="rv-marker">[{n}]</span></sup>' for n in claim.markers)
+    return "".join(_marker_link(turn, n, lang) for n in claim.markers)
+
+
+def _quoted_claims(answer: Answer, turn: int, lang: str) -> str:
+    items = []
+    colon = words(lang)["colon"]
+    for claim in answer.claims:
+        citation = citation_of(answer, claim.markers[0]) if claim.markers else None
+        label = who(claim, citation, lang)
+        head = f'<span class="rv-who">{esc(label)}</span>{esc(colon)} ' if label else ""
+        items.append(f'<li>{head}« {esc(claim.text)} » {_claim_markers(claim, turn, lang)}</li>')
+    return f'<ul class="rv-claims">{"".join(items)}</ul>'
+
+
+def _written_claims(answer: Answer, turn: int, lang: str, clickable: bool = True) -> str:
+    blocks: dict[int, list[str]] = {}
+    for claim in answer.claims:
+        marks = _claim_markers(claim, turn, lang, clickable)
+        blocks.setdefault(claim.block, []).append(with_markers(esc(claim.text), marks) if marks else esc(claim.text))
+    return "".join(f'<p class="rv-gen-text">{" ".join(parts)}</p>' for _, parts in sorted(blocks.items()))
+
+
 def render_answer(answer: Answer, turn: int, documents: dict[str, Document], *,
                   show_hits: bool = False, notice: str | None = None) -> str:
-    """The assistant's message: the answer with clickable markers, then its sources.
+    """The assistant's message: the answer's claims with clickable markers, then its sources.
 
-    An abstention is shown as such, with the closest passages set apart and
-    labelled as not cited.
-    """
-    lang = detect_language(answer.question)
-    lines = answer.text.splitlines()
-    parts = [render_notice(notice, "info")] if notice else []
-    if answer.abstained:
-        parts.append(f'<div class="rv-abstain" role="status">{esc(lines[0] if lines else "")}</div>')
+    Quotes are listed with whom they are attributed to; a generated answer is its
+    checked prose, labelled as written by a model, with what the check removed; an
+    abstention is shown as such, with the closest passages set apart and labelled
+    as not cited."""
+    lang = answer.language
+    w = words(lang)
+    notices = [notice] if notice else []
+    if answer.composer == "extractive-fallback":
+        notices.append(w["fallback"])
+    parts = [render_notice(" ".join(notices), "info")] if notices else []
+    generated = answer.claims and not all(c.quoted for c in answer.claims)
+    if answer.status == "small_talk":
+        parts.append(f'<div class="rv-abstain" role="status">{esc(w["small_talk"])}</div>')
+    elif answer.abstained:
+        parts.append(f'<div class="rv-abstain" role="status">{esc(w["abstain"])}</div>')
         parts.append(render_related(answer.hits, documents, turn, lang))
-    else:
-        cited = {c.marker for c in answer.citations}
-        parts.append(f'<p class="rv-lead">{esc(lines[0] if lines else "")}</p>')
-        items = []
-        for line in lines[1:]:
-            m = _ANSWER_LINE.match(line)
-            if m and int(m.group("n")) in cited:
-                items.append(f'<li><span class="rv-who">{esc(m.group("who"))}</span>{m.group("colon")} '
-                             f'« {esc(m.group("quote"))} » {_marker_link(turn, int(m.group("n")), lang)}</li>')
-            elif line.strip():
-                items.append(f'<li class="rv-extra">{linkify(line.strip())}</li>')
-        parts.append(f'<ul class="rv-claims">{"".join(items)}</ul>')
+    elif generated:
+        parts.append(f'<div class="rv-gen-label">{esc(w["generated"])}</div>')
+        parts.append(_written_claims(answer, turn, lang))
         parts.append(render_sources(answer, turn, lang))
+    else:
+        parts.append(f'<p class="rv-lead">{esc(lead_in(answer))}</p>')
+        parts.append(_quoted_claims(answer, turn, lang))
+        parts.append(render_sources(answer, turn, lang))
+    if answer.dropped:
+        items = "".join(f"<li>{esc(d)}</li>" for d in answer.dropped)
+        parts.append(f'<details class="rv-dropped"><summary>{esc(w["dropped"])} ({len(answer.dropped)})'
+                     f"</summary><ul>{items}</ul></details>")
     if show_hits and answer.hits:
         parts.append(render_hits(answer.hits, documents, lang))
-    return f'<div class="rv-answer">{"".join(parts)}</div>'
+    kind = " rv-generated" if generated else ""
+    return f'<div class="rv-answer{kind}">{"".join(parts)}</div>'
 
 
-def source_refs(answer: Answer, turn: int, documents: dict[str, Document], related: int = 3) -> list[SourceRef]:
+def render_draft(answer: Answer, documents: dict[str, Document], notice: str | None = None) -> str:
+    """An answer being written (`rag.compose.generative.draft`): its claims so far with
+    their markers, and the passages they name (not yet checked, so not yet clickable)."""
+    lang = answer.language
+    w = words(lang)
+    parts = [render_notice(notice, "info")] if notice else []
+    parts.append(f'<div class="rv-writing" role="status">{esc(w["writing"])}</div>')
+    parts.append(_written_claims(answer, 0, lang, clickable=False))
+    items = []
+    for c in answer.citations:
+        d = c.document
+        items.append(
+            f'<li class="rv-source"><span class="rv-src-marker">[{c.marker}]</span> '
+            f'<span class="rv-src-title">{esc(d.title)}</span>'
+            + (f' <span class="rv-src-byline">— {esc(byline(d))}</span>' if byline(d) else "")
+            + f' <span class="rv-src-where">— {esc(where(c.passage, lang))}</span></li>'
+        )
+    if items:
+        parts.append(f'<div class="rv-sources"><div class="rv-sources-title">{esc(w["sources"])}</div>'
+                     f'<ol class="rv-source-list">{"".join(items)}</ol></div>')
+    return f'<div class="rv-answer rv-draft">{"".join(parts)}</div>'
+
+
+def _sentence_span(passage: Paragraph, sentence: str) -> tuple[tuple[int, int], ...]:
+    at = passage.text.find(sentence)
+    return ((at, at + len(sentence)),) if at >= 0 and sentence else ()
+
+
+def source_refs(answer: Answer, turn: int, documents: dict[str, Document], related: int = RELATED) -> list[SourceRef]:
     """What the answer lets the user open: its citations, or the related passages of an abstention."""
-    lang = detect_language(answer.question)
+    lang = answer.language
     refs = []
     for c in answer.citations:
         refs.append(SourceRef(
             key=source_key(turn, c.marker),
             label=f"Q{turn} [{c.marker}] {c.document.title} — {where(c.passage, lang)}",
-            passage_id=c.passage.id, highlight=split_quote(c.quote), cited=True, lang=lang,
+            passage_id=c.passage.id, highlight=tuple((s.start, s.end) for s in c.spans), cited=True, lang=lang,
         ))
-    if answer.abstained:
+    if answer.status == "abstained":
         for h in answer.hits[:related]:
             d = documents.get(h.passage.doc_id)
             refs.append(SourceRef(
                 key=source_key(turn, f"r{h.rank}"),
                 label=f"Q{turn} ({words(lang)['related']}) {d.title if d else h.passage.doc_id} — {where(h.passage, lang)}",
-                passage_id=h.passage.id, highlight=(h.best_sentence,), cited=False, lang=lang,
+                passage_id=h.passage.id, highlight=_sentence_span(h.passage, h.best_sentence), cited=False, lang=lang,
             ))
     return refs
 
@@ -346,7 +368,7 @@ def _paragraph_label(p: Paragraph, lang: str) -> str:
     return f"¶ {p.n}" if p.n is not None else where(p, lang)
 
 
-def render_panel(passage: Paragraph, document: Document, highlight_sentences: Sequence[str], *,
+def render_panel(passage: Paragraph, document: Document, spans: Sequence[tuple[int, int]], *,
                  cited: bool = True, marker: str = "", lang: str = "en") -> str:
     """The cited paragraph in context: document title and section, then the paragraph
     before (dimmed), the paragraph with the quoted sentences marked, the paragraph after
@@ -367,7 +389,7 @@ def render_panel(passage: Paragraph, document: Document, highlight_sentences: Se
                     f'{esc(_clip(before.text, "end"))}</p>')
     mark_class = "" if cited else "rv-mark-related"
     body.append(f'<p class="rv-focus"><span class="rv-pn">{esc(_paragraph_label(passage, lang))}</span> '
-                f'{highlight(passage.text, highlight_sentences, mark_class)}</p>')
+                f'{highlight(passage.text, spans, mark_class)}</p>')
     notes = [f for n in passage.footnotes if (f := document.footnote(n)) is not None]
     if notes:  # right under the paragraph they belong to
         body.append(f'<ul class="rv-fns rv-panel-notes">{"".join(footnote_html(f, lang) for f in notes)}</ul>')
@@ -377,6 +399,5 @@ def render_panel(passage: Paragraph, document: Document, highlight_sentences: Se
     return f'<div class="rv-panel">{head}{status}{"".join(body)}</div>'
 
 
-def render_panel_placeholder() -> str:
-    return ('<div class="rv-panel rv-panel-empty">Click a marker <b>[n]</b> or a source under an answer '
-            "(or pick one above) to read the cited paragraph in its context.</div>")
+def render_panel_placeholder(lang: str = "en") -> str:
+    return f'<div class="rv-panel rv-panel-empty">{esc(words(lang)["placeholder"])}</div>'
