@@ -51,8 +51,10 @@ class WorkerPool:
             raise ValueError(f"a worker pool needs at least one process, got {n}")
         self.size = n
         self._procs = [
+            # A session of their own: Ctrl-C reaches the parent alone, which reports it
+            # in one line and closes the pool (a worker ends when its input closes).
             subprocess.Popen([sys.executable, "-P", str(Path(__file__)), str(model_path)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
             for _ in range(n)
         ]  # fmt: skip
 
@@ -119,8 +121,4 @@ def _serve(model_path: str, stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
-    import signal
-
-    # Ctrl-C reaches the whole process group: the parent reports it and closes the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)
