@@ -105,23 +105,38 @@ def model_cache(tmp_path_factory) -> Path:
     return cache
 
 
+def copy_cached_model(src: Path, dest: Path, linked: tuple[str, ...] = ()) -> Path:
+    """Publish into the cache folder `dest` a copy of the current generation of the cache
+    folder `src`, as renvoi publishes: files named in `linked` hard-linked (the cache only
+    ever reads them, and replaces rather than writes through), the others copied with
+    their mtimes. Returns the new generation."""
+    import os
+    import shutil
+
+    from rag import storage
+
+    source = storage.current(src)
+
+    def copy(a: str, b: str) -> None:
+        if Path(a).name in linked:
+            try:
+                os.link(a, b)
+                return
+            except OSError:  # another file system
+                pass
+        shutil.copy2(a, b)
+
+    return storage.publish(dest, "model", lambda tmp: shutil.copytree(source, tmp, copy_function=copy,
+                                                                     dirs_exist_ok=True))
+
+
 @pytest.fixture(scope="session")
 def onnx_cache(model_cache) -> Path:
     """`model_cache` with the int8 ONNX export too: linked from the user's cache when
     a valid one is there (scripts/setup.sh makes it), else made (about a minute)."""
-    import os
-    import shutil
-
-    mine = embed.onnx_model_dir(Config().cache_dir)
-    if embed.onnx_problem(mine) is None and embed.onnx_problem(embed.onnx_model_dir(model_cache)) is not None:
-        # hard links: the export is only ever read, and replaced by renaming, never written through
-        def link(src: str, dst: str) -> None:
-            try:
-                os.link(src, dst)
-            except OSError:  # another file system
-                shutil.copy2(src, dst)
-
-        shutil.copytree(mine, embed.onnx_model_dir(model_cache), copy_function=link, dirs_exist_ok=True)
+    mine, theirs = embed.onnx_model_dir(Config().cache_dir), embed.onnx_model_dir(model_cache)
+    if embed.onnx_problem(mine) is None and embed.onnx_problem(theirs) is not None:
+        copy_cached_model(mine, theirs, linked=(embed.ONNX_NAME, "tokenizer.json", embed.MANIFEST_NAME))
     embed.ensure_onnx_model(model_cache)
     return model_cache
 

