@@ -123,14 +123,16 @@ def index_cmd(
     paths: list[Path] = typer.Argument(None, help="Files or folders to index (default: seeds/)."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
-    force: bool = typer.Option(False, "--force", help="Rebuild even if the index is current."),
+    force: bool = typer.Option(False, "--force", help="Read and embed every document again, even those "
+                               "that did not change."),
     index_type: str = typer.Option("auto", "--index-type", help="Vector search: auto (exact up to 100k "
                                    "vectors, then approximate), flat (exact), hnsw or ivfpq (approximate)."),
     backend: str = BACKEND_OPT,
     follow_links: bool = FOLLOW_LINKS_OPT,
     max_file_mb: float = MAX_FILE_OPT,
 ) -> None:
-    """Build (or reuse, when nothing changed) the index of the given documents."""
+    """Build the index of the given documents, or update it: only new and changed files are read and
+    embedded, removed ones are dropped, the others keep their passages (and passage ids)."""
     import time
 
     config = _config(index_dir, model, index_type=index_type, backend=backend, follow_links=follow_links,
@@ -143,6 +145,20 @@ def index_cmd(
         f"{m.n_sentences} sentences, model {m.model_id} ({m.embedded_by}), vectors "
         f"{m.vector_index.get('passages', {}).get('type', 'flat')} ({time.perf_counter() - t0:.1f} s)"
     )
+    typer.echo(changes_line(r.opened, len(m.excluded)))
+
+
+def changes_line(changes, excluded: int = 0) -> str:
+    """What `index` did, in one line: documents added, changed, removed, unchanged."""
+    counts = (f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
+              f"{len(changes.unchanged)} unchanged")
+    if changes.failed:
+        counts += f", {len(changes.failed)} could not be read"
+    if excluded:
+        counts += f", {excluded} excluded (removed in the chat page; name a file to take it back)"
+    if changes.rebuilt:
+        return f"{counts}; everything read and embedded again ({changes.rebuilt})"
+    return counts
 
 
 @app.command("search")

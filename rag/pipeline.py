@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import BACKENDS, Config
-from .index import Index, as_recorded, open_index, recorded_settings
+from .files import SourceFile
+from .index import Changes, Index, as_recorded, recorded_settings, update_index
 from .query import understand
 from .records import Answer, Document, Hit, Paragraph, Query, Turn
 from .retrieve import Retriever
@@ -51,6 +52,18 @@ def ingest_for_index(paths: Sequence[Path], config: Config, notify: Callable[[st
     return list(corpus.documents), passages
 
 
+def read_for_index(files: Sequence[SourceFile], notify: Callable[[str], None] = _stderr
+                   ) -> tuple[list[Document], list[Paragraph]]:
+    """Documents and citable passages of files already found; a file that cannot be
+    read is reported and left out (none may be left)."""
+    from .ingest import citable_passages, ingest_files
+
+    corpus = ingest_files(list(files))
+    for issue in corpus.issues:
+        notify(f"{issue.path}: {issue.message}")
+    return list(corpus.documents), [p for d in corpus.documents for p in citable_passages(d)]
+
+
 @dataclass(frozen=True)
 class Draft:
     """A generated answer as written so far, not yet checked (streaming)."""
@@ -68,6 +81,7 @@ class Renvoi:
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._generator = None  # the language model, loaded on first generative answer
+        self.opened = Changes(unchanged=tuple(index.documents))  # what opening the index did to it
 
     @classmethod
     def open(
@@ -90,11 +104,13 @@ class Renvoi:
             holder["embedder"] = _load_embedder(config.with_(backend=backend))
             return holder["embedder"]
 
-        index = open_index(
-            paths, config, factory, lambda p: ingest_for_index(p, config, notify),
+        index, changes = update_index(
+            paths, config, factory, lambda files: read_for_index(files, notify),
             progress=progress, notify=notify, force=force,
         )
-        return cls(config, index, holder.get("embedder"))
+        opened = cls(config, index, holder.get("embedder"))
+        opened.opened = changes
+        return opened
 
     # -------------------------------------------------------- state
 
