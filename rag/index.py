@@ -28,8 +28,10 @@ This module builds, saves and loads; ranking lives in `retrieve.py`.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
@@ -161,7 +163,7 @@ def index_settings(config: Config) -> dict:
 
 
 @dataclass(frozen=True)
-class CorpusFiles:
+class ScannedCorpus:
     """The files a list of sources stands for (`rag.files.discover`, less the excluded
     ones), the sha256 of each by document id, what was skipped, and the corpus hash."""
 
@@ -173,7 +175,7 @@ class CorpusFiles:
 
 
 def scan_corpus(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                excluded: Collection[str] = ()) -> CorpusFiles:
+                excluded: Collection[str] = ()) -> ScannedCorpus:
     """Find and hash the corpus files. The hash covers each file's document id and bytes
     and the parser that reads them (`records.PARSER_VERSION`); cheap enough to check at
     every start. A file that vanishes meanwhile counts as absent; `excluded` paths
@@ -192,7 +194,7 @@ def scan_corpus(paths: Sequence[Path], *, follow_links: bool = False, max_bytes:
         h.update(f.doc_id.encode() + b"\0" + bytes.fromhex(digest))
         files.append(f)
         hashes[f.doc_id] = digest
-    return CorpusFiles(tuple(files), hashes, found.skipped, h.hexdigest(), tuple(left_out))
+    return ScannedCorpus(tuple(files), hashes, found.skipped, h.hexdigest(), tuple(left_out))
 
 
 def corpus_hash(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
@@ -523,6 +525,30 @@ def uploads_folder(index_dir: Path) -> Path:
     """The folder inside an index folder holding the files given to the chat page: a
     source of the index whenever it holds files, so they are indexed again after a restart."""
     return Path(index_dir) / UPLOADS
+
+
+def upload_target(name: str, uploads: Path, documents: dict[str, Document], taken: Collection[str] = ()) -> Path:
+    """Where a file given to the chat page goes in `uploads`: under its own name (made safe)
+    when that names no other document, replacing an earlier upload of the same name;
+    else with "-2", "-3"… added. `taken`: stems already chosen in this batch."""
+    suffix = Path(name).suffix.lower()
+    stem = re.sub(r"[^\w\-. ]+", "-", Path(name).stem).strip(" .-") or "document"
+    uploads = Path(uploads)
+    resolved = uploads.resolve()
+    n = 1
+    while True:
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        n += 1
+        if candidate in taken:
+            continue
+        existing = documents.get(candidate)
+        if existing is not None and Path(existing.source).resolve().parent != resolved:
+            continue  # a document of another source has this id
+        others = [p for p in (uploads.glob(f"{glob.escape(candidate)}.*") if uploads.is_dir() else ())
+                  if p.stem == candidate and p.suffix.lower() != suffix]
+        if others:
+            continue  # an upload of another type would share its document id
+        return uploads / f"{candidate}{suffix}"
 
 
 def open_index(

@@ -25,9 +25,10 @@ import numpy as np
 
 from .config import BACKENDS, Config
 from .files import SourceFile
-from .index import Changes, Index, as_recorded, recorded_settings, update_index
+from .index import Changes, Index, as_recorded, recorded_settings, update_index, upload_target, uploads_folder
 from .query import understand
-from .records import Answer, Document, Hit, Paragraph, Query, Turn
+from .records import Answer, Document, Hit, Paragraph, Query, Received, Turn
+from .storage import swapped
 from .retrieve import Retriever
 
 COMPOSERS = ("extractive", "generative")
@@ -238,6 +239,71 @@ class Renvoi:
                                       "no sentence with a valid citation: the extractive answer replaces it"))
             timings["compose"] = (time.perf_counter() - t3) * 1000
         yield replace(answer, timings_ms={**timings, "total": sum(timings.values())})
+
+    # -------------------------------------------------------- the corpus
+
+    def update(self, *, exclude: Sequence[str] = (), on_progress: Callable[[int, int], None] | None = None,
+               notify: Callable[[str], None] = _stderr) -> Changes:
+        """Bring the index up to date with its sources (see `rag.index.update_index`), leaving
+        out the `exclude`d files too, and answer from the new index from now on."""
+        index, changes = update_index(None, self.config, lambda: self.embedder,
+                                      lambda files: read_for_index(files, notify), notify=notify,
+                                      exclude=exclude, on_progress=on_progress)
+        if index is not self.index:
+            self.index, self._retriever = index, None
+        return changes
+
+    def add_files(self, paths: Sequence[Path], *, on_progress: Callable[[int, int], None] | None = None,
+                  notify: Callable[[str], None] = _stderr) -> tuple[tuple[Received, ...], Changes]:
+        """Add files to the index: each is checked (type, size) and read first; those that
+        read are copied into the index's uploads folder (replacing an earlier upload of the
+        same name) and indexed by an update. A file that fails is named with why, and
+        changes nothing; if the update fails, the uploads folder is put back as it was."""
+        from .files import check_file
+        from .ingest import IngestError, ingest_file
+
+        uploads = uploads_folder(self.config.index_dir)
+        received: list[Received] = []
+        copies: list[tuple[Path, Path]] = []
+        for path in map(Path, paths):
+            problem = check_file(path, self.config.ingest.max_file_bytes)
+            if problem is None:
+                try:
+                    ingest_file(path)
+                except IngestError as e:
+                    problem = e.reason
+            if problem is not None:
+                received.append(Received(path.name, problem=problem))
+                continue
+            target = upload_target(path.name, uploads, self.documents, {t.stem for _, t in copies})
+            copies.append((path, target))
+            received.append(Received(path.name, doc_id=target.stem))
+        if not copies:
+            return tuple(received), Changes(unchanged=tuple(self.documents))
+        with swapped(copies):
+            changes = self.update(on_progress=on_progress, notify=notify)
+        read = set(self.documents)
+        return tuple(r if r.doc_id is None or r.doc_id in read else
+                     Received(r.name, problem="could not be read") for r in received), changes
+
+    def remove_documents(self, doc_ids: Sequence[str], *, notify: Callable[[str], None] = _stderr) -> Changes:
+        """Take documents out of the index: an uploaded file is deleted from the uploads folder;
+        a file of the user's own folders is left where it is and excluded from the index."""
+        unknown = [d for d in doc_ids if d not in self.documents]
+        if unknown:
+            raise ValueError(f"no document {unknown[0]!r} in the index")
+        if set(doc_ids) >= set(self.documents):
+            raise ValueError("the index must keep at least one document")
+        uploads = uploads_folder(self.config.index_dir).resolve()
+        deleted, excluded = [], []
+        for doc_id in doc_ids:
+            source = Path(self.documents[doc_id].source)
+            if source.resolve().parent == uploads:
+                deleted.append((None, source))
+            else:
+                excluded.append(self.documents[doc_id].source)
+        with swapped(deleted):
+            return self.update(exclude=excluded, notify=notify)
 
     def turn(self, answer: Answer) -> Turn:
         """The conversation turn an answer makes, for the questions that follow it."""
