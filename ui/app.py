@@ -144,9 +144,10 @@ a.rv-cite:hover { background: #f4f4f5; }
   #rv-chat { height: calc(100vh - 300px) !important; }
   /* the source opens over the conversation, and "Back" closes it */
   #rv-side { display: none !important; }
-  body.rv-side-open #rv-side { display: flex !important; position: fixed !important; inset: 0; z-index: 1000;
-    background: var(--background-fill-primary, #fff); overflow-y: auto; padding: .8rem; margin: 0; }
-  body.rv-side-open #rv-close { display: block; }
+  #rv-side.rv-over { display: flex !important; position: fixed !important; top: 0; left: 0; right: 0; bottom: 0;
+    width: 100vw; height: 100vh; max-height: 100vh; z-index: 1000; background: #fff; overflow-y: auto;
+    padding: .8rem; margin: 0; box-sizing: border-box; }
+  #rv-side.rv-over #rv-close { display: block; }
 }
 """
 
@@ -166,7 +167,7 @@ PAGE_JS = """
     box.value = href + '|' + Date.now();
     box.dispatchEvent(new Event('input', {bubbles: true}));
     // on a narrow screen the side panel opens over the conversation ("Back" closes it)
-    document.body.classList.add('rv-side-open');
+    document.getElementById('rv-side')?.classList.add('rv-over');
     const panel = document.getElementById(cite ? 'rv-cite' : 'rv-side');
     if (panel && window.innerWidth > 900) {
       const r = panel.getBoundingClientRect();
@@ -174,7 +175,7 @@ PAGE_JS = """
     }
   });
   document.addEventListener('click', (event) => {
-    if (event.target.closest('#rv-close')) document.body.classList.remove('rv-side-open');
+    if (event.target.closest('#rv-close')) document.getElementById('rv-side')?.classList.remove('rv-over');
   });
 }
 """
@@ -455,6 +456,10 @@ class Chat:
 _NUMBERING = re.compile(r"^\s*(?:[IVXLC]+|\d+)[.)]\s+")  # "II. " or "3) " before a section title
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def corpus_language(documents) -> str:
     """The language most documents are written in, when renvoi speaks it; else English."""
     counts = Counter(getattr(d, "language", "en") for d in documents)
@@ -498,18 +503,20 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
     docs = list(renvoi.documents.values())
     if examples is None:
         examples = example_questions(docs)
-    m = renvoi.index.manifest
 
     with gr.Blocks(title="renvoi — cited answers", analytics_enabled=False) as demo:
         session = gr.State(Session())
-        header = gr.Markdown(
-            "## renvoi — answers quoted from your documents\n"
-            "Every claim is a verbatim quote with a marker **[n]**; click it to read the paragraph in context, "
-            "or **Cite** to copy its reference. "
-            + (f"In generative mode a language model ({renvoi.generator.name}) writes the answer instead, "
-               "and every sentence is checked against the passages it cites. " if GENERATIVE in chat.modes else "")
-            + f"Index: {m.n_documents} documents, {m.n_passages} passages."
-        )
+        def intro() -> str:
+            m = renvoi.index.manifest  # read at each use: the page's documents change the index
+            return ("## renvoi — answers quoted from your documents\n"
+                    "Every claim is a verbatim quote with a marker **[n]**; click it to read the paragraph in "
+                    "context, or **Cite** to copy its reference. "
+                    + (f"In generative mode a language model ({renvoi.generator.name}) writes the answer instead, "
+                       "and every sentence is checked against the passages it cites. "
+                       if GENERATIVE in chat.modes else "")
+                    + f"Index: {_count(m.n_documents, 'document')}, {_count(m.n_passages, 'passage')}.")
+
+        header = gr.Markdown(intro())
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
@@ -625,9 +632,8 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
                     progress((done, total), desc="Embedding passages", unit="passages")
 
                 html = chat.add_files(paths or [], on_progress=embedded)
-                m2 = renvoi.index.manifest
                 return (html, gr.update(choices=chat.document_choices(), value=[]), None,
-                        f"Index: {m2.n_documents} documents, {m2.n_passages} passages.")
+                        intro())
 
             for picker in (files, folder):
                 # answers and index updates take turns: a question never meets a half-swapped index
@@ -636,9 +642,8 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
 
             def on_remove(ids):
                 html = chat.remove(ids)
-                m2 = renvoi.index.manifest
                 return (html, gr.update(choices=chat.document_choices(), value=[]),
-                        f"Index: {m2.n_documents} documents, {m2.n_passages} passages.")
+                        intro())
 
             remove.click(on_remove, [doc_list], [received, doc_list, header], api_visibility="private",
                          concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer")
@@ -655,6 +660,9 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
             return to_json(renvoi.ask(text[: chat.max_chars], k=k_int), renvoi.documents)
 
         gr.api(answer_json, api_name="answer", concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer")
+        # a page opened later shows the documents as they are now
+        demo.load(lambda: (intro(), gr.update(choices=chat.document_choices(), value=[])), None, [header, doc_list],
+                  api_visibility="private", show_progress="hidden")
         demo.load(None, None, None, js=PAGE_JS)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
