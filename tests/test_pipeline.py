@@ -129,3 +129,30 @@ def test_a_failed_update_leaves_the_index_and_the_uploads_as_they_were(renvoi, t
     after = Index.load(renvoi.config.index_dir)
     assert [p.id for p in after.passages] == [p.id for p in before.passages]
     assert "1465" in " ".join(p.text for p in renvoi.passages)
+
+
+def test_renvoi_index_updates_only_what_changed_and_force_rebuilds(tmp_path, monkeypatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    (corpus / "trains.md").write_text(TRAINS, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert main(["index", str(corpus), "--index-dir", str(index_dir)]) == 0
+    before = Index.load(index_dir)
+    ids = {d: [p.id for p in before.passages if p.doc_id == d] for d in ("glaciers", "trains")}
+    capsys.readouterr()
+
+    (corpus / "volcans.md").write_text(NOTES, encoding="utf-8")
+    assert main(["index", str(corpus), "--index-dir", str(index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "1 added, 0 changed, 0 removed, 2 unchanged" in out and "again" not in out
+    after = Index.load(index_dir)
+    assert {d: [p.id for p in after.passages if p.doc_id == d] for d in ids} == ids
+    assert any(p.doc_id == "volcans" for p in after.passages)
+
+    assert main(["index", str(corpus), "--index-dir", str(index_dir), "--force"]) == 0
+    assert "everything read and embedded again (--force)" in capsys.readouterr().out
+    assert [p.id for p in Index.load(index_dir).passages] == [p.id for p in after.passages]
