@@ -7,6 +7,7 @@ made so: RENVOI_SCREENSHOTS=docs pytest tests/test_ui_browser.py)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -61,6 +62,7 @@ def _trains_docx(path: Path) -> Path:
     d = docx.Document()
     d.core_properties.title = TRAINS_TITLE
     d.core_properties.author = "John Smith"
+    d.core_properties.created = datetime.datetime(2022, 1, 10, 9, 0)  # not the template's own date
     d.add_heading(TRAINS_TITLE, level=0)
     d.add_heading("The Paris–Vienna line", level=1)
     for text in TRAINS:
@@ -148,6 +150,7 @@ def test_documents_given_through_the_page_are_reported_answered_cited_and_remove
             trains_report.locator("summary").click()
             expect(trains_report.locator(".rv-rep-title")).to_have_text(TRAINS_TITLE)
             expect(trains_report.locator(".rv-rep-authors")).to_contain_text("John Smith")
+            expect(trains_report.locator(".rv-rep-date")).to_have_text("2022-01-10")
             expect(trains_report.locator(".rv-rep-language")).to_have_text("en")
             failed = page.locator("#rv-received .rv-rep-failed")
             expect(failed).to_have_count(1)
@@ -179,6 +182,7 @@ def test_documents_given_through_the_page_are_reported_answered_cited_and_remove
             expect(reference).to_have_value(re.compile(r"^@misc\{"), timeout=30_000)
             page.locator("#rv-chat a.rv-marker").last.click()
             expect(page.locator("#rv-panel .rv-panel-title")).to_have_text(TRAINS_TITLE, timeout=30_000)
+            page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(500)
             page.screenshot(path=str(shots / "screenshot.png"))
 
