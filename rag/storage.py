@@ -227,8 +227,10 @@ def _fsync_dir(folder: Path) -> None:
 @contextlib.contextmanager
 def swapped(changes: Iterable[tuple[Path | None, Path]]):
     """Put a copy of each source at its target (source None: remove the target), and undo
-    it all if the block raises. A copy is written under a hidden name and renamed into
-    place; what a target held is kept under a hidden name until the block has ended."""
+    it all if the block raises. A copy is written under a hidden name and renamed over
+    the target in one step, so a process killed meanwhile leaves the old file or the new
+    one, never none; what a target held is kept (a hard link, under a hidden name, which
+    the corpus scan skips) until the block has ended."""
     done: list[tuple[Path, Path | None]] = []  # (target, where its previous content waits)
     try:
         for source, target in changes:
@@ -238,15 +240,20 @@ def swapped(changes: Iterable[tuple[Path | None, Path]]):
             backup = None
             if target.exists():
                 backup = target.with_name(f".{target.name}.{tag}.old")
-                os.replace(target, backup)
-            done.append((target, backup))
-            if source is not None:
-                tmp = target.with_name(f".{target.name}.{tag}.new")
                 try:
-                    shutil.copyfile(source, tmp)
-                    os.replace(tmp, target)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                    os.link(target, backup)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(target, backup)
+            done.append((target, backup))
+            if source is None:
+                target.unlink(missing_ok=True)
+                continue
+            tmp = target.with_name(f".{target.name}.{tag}.new")
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
         yield
     except BaseException:
         for target, backup in reversed(done):
