@@ -11,8 +11,21 @@ to `#rv-<turn>-<ref>`; the page script (`PAGE_JS`) catches the click, writes
 the key into a hidden textbox, and its change event renders the panel. The
 chooser above the panel lists the same sources for keyboard and API users.
 
-The event handlers (`Chat.ask`, `Chat.open_source`) never raise: an empty,
-over-long or failing question becomes a readable message in the chat. This
+"Cite" beside a source is a link to `#rv-cite-<turn>-<ref>`, caught the same
+way: the reference (`rag.render.cite`, in the style chosen beside the panel)
+fills a box and is copied to the clipboard. The conversation downloads as
+Markdown (`rag.render.markdown.conversation_markdown`). On a narrow screen the
+side panel opens over the conversation ("Back" closes it).
+
+Documents: served on loopback or behind a login, the page takes files and
+folders (`Chat.add_files` → `Renvoi.add_files`: each read, reported as
+`inspect` does, indexed incrementally) and removes documents; elsewhere
+Gradio's upload endpoint refuses every file. Answers and index changes share
+one queue, so a question never meets an index being swapped.
+
+The event handlers (`Chat.ask`, `Chat.open_source`, `Chat.cite`,
+`Chat.add_files`, `Chat.remove`) never raise: an empty, over-long or failing
+question becomes a readable message, in the conversation's language. This
 module does not rank or compose; its HTML comes from `rag.render.html`, for
 quoted and generated answers alike, and for the drafts a language model writes
 (the "generative" answer mode, offered when the pipeline has a language model,
