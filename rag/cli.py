@@ -295,14 +295,14 @@ def chat_cmd(
     import os
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
+    from ui.app import is_loopback_host, launch  # gradio itself is imported only when the page is built
+
     credentials = _credentials(auth)
     if not is_loopback_host(host) and credentials is None:
         raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
                         "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
     config = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open_for_answers(config)
-    from ui.app import launch
-
     try:
         demo = launch(r, host=host, port=port, block=False, auth=credentials)
     except OSError as e:  # gradio's message names its own settings, not our flags
@@ -313,18 +313,6 @@ def chat_cmd(
         demo.block_thread()
     finally:
         demo.close()
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _credentials(auth: str | None) -> tuple[str, str] | None:

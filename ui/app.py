@@ -34,6 +34,7 @@ streams its text into the chat message).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -681,10 +682,18 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
     return demo
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def uploads_allowed(host: str, auth: tuple[str, str] | None) -> bool:
     """Whether the page may take files: served on loopback only, or behind a login (issue 21)."""
-    from rag.cli import is_loopback_host
-
     return is_loopback_host(host) or auth is not None
 
 
