@@ -1,7 +1,7 @@
 """Benchmark: adding one document to an index against rebuilding it, side by side.
 
 The corpus is every supported file of some eval corpora (python-docs and
-gimp-help by default: 22 documents); the added document is a Markdown page of
+gimp-help by default: 24 documents); the added document is a Markdown page of
 another corpus. Each round, interleaved so that a slow spell of the shared
 machine hits every operation alike:
 
