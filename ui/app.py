@@ -594,18 +594,21 @@ def build_app(renvoi: "Renvoi", *, examples: Sequence[str] | None = None, upload
             for s2, shown in chat.ask_stream(question, s, k, mode, show_hits):
                 if s2.notice:
                     gr.Warning(s2.notice)
-                answered = len(s2.answers) > len((s or Session()).answers)
-                saved = gr.update(value=chat.conversation_file(s2), interactive=True) if answered else gr.skip()
                 yield ("", list(s2.messages), s2, gr.update(choices=s2.choices(), value=shown),
-                       chat.panel(s2, shown), saved)
+                       chat.panel(s2, shown))
+
+        def on_answered(s):
+            # the download follows the conversation (a step of its own: /ask's outputs are a contract)
+            path = chat.conversation_file(s)
+            return gr.update(value=path, interactive=path is not None)
 
         ask_args = dict(
             fn=on_ask, inputs=[question_box, session, k_slider, mode_radio, hits_box],
-            outputs=[question_box, chatbot, session, chooser, panel, download],
+            outputs=[question_box, chatbot, session, chooser, panel],
             concurrency_limit=ASK_CONCURRENCY, concurrency_id="answer",
         )
-        question_box.submit(**ask_args, api_name="ask")
-        send.click(**ask_args, api_visibility="private")
+        for asked in (question_box.submit(**ask_args, api_name="ask"), send.click(**ask_args, api_visibility="private")):
+            asked.then(on_answered, [session], [download], api_visibility="private", show_progress="hidden")
 
         def on_open(value, s):
             s2, html = chat.open_source(value, s)
