@@ -129,7 +129,8 @@ def index_cmd(
     paths: list[Path] = typer.Argument(None, help="Files or folders to index (default: seeds/)."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
-    force: bool = typer.Option(False, "--force", help="Rebuild even if the index is current."),
+    force: bool = typer.Option(False, "--force", help="Read and embed every document again, even those "
+                               "that did not change."),
     index_type: str = typer.Option("auto", "--index-type", help="Vector search: auto (exact up to 100k "
                                    "vectors, then approximate), flat (exact), hnsw or ivfpq (approximate)."),
     backend: str = BACKEND_OPT,
@@ -137,7 +138,8 @@ def index_cmd(
     max_file_mb: float = MAX_FILE_OPT,
     store: str = STORE_OPT,
 ) -> None:
-    """Build (or reuse, when nothing changed) the index of the given documents."""
+    """Build the index of the given documents, or update it: only new and changed files are read and
+    embedded, removed ones are dropped, the others keep their passages (and passage ids)."""
     import time
 
     config = _config(index_dir, model, store, index_type=index_type, backend=backend, follow_links=follow_links,
@@ -151,6 +153,20 @@ def index_cmd(
         f"{m.vector_index.get('passages', {}).get('type', 'flat')}"
         + (f" in {m.store['uri']}" if m.store else "") + f" ({time.perf_counter() - t0:.1f} s)"
     )
+    typer.echo(changes_line(r.opened, len(m.excluded)))
+
+
+def changes_line(changes, excluded: int = 0) -> str:
+    """What `index` did, in one line: documents added, changed, removed, unchanged."""
+    counts = (f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
+              f"{len(changes.unchanged)} unchanged")
+    if changes.failed:
+        counts += f", {len(changes.failed)} could not be read"
+    if excluded:
+        counts += f", {excluded} excluded (removed in the chat page; name a file to take it back)"
+    if changes.rebuilt:
+        return f"{counts}; everything read and embedded again ({changes.rebuilt})"
+    return counts
 
 
 @app.command("search")
@@ -291,14 +307,14 @@ def chat_cmd(
     import os
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
+    from ui.app import is_loopback_host, launch  # gradio itself is imported only when the page is built
+
     credentials = _credentials(auth)
     if not is_loopback_host(host) and credentials is None:
         raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
                         "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
     config = _config(index_dir, model, store, llm=llm, llm_url=llm_url, llm_model=llm_model)
     r = _open_for_answers(config)
-    from ui.app import launch
-
     try:
         demo = launch(r, host=host, port=port, block=False, auth=credentials)
     except OSError as e:  # gradio's message names its own settings, not our flags
@@ -332,6 +348,8 @@ def serve_cmd(
 
     if api_key is not None and not api_key.strip():
         raise UserError("--api-key is empty", code=2)
+    from .hosts import is_loopback_host
+
     if not is_loopback_host(host) and not api_key:
         raise UserError(f"--host {host or '0.0.0.0'} opens the API beyond this machine: give a key with "
                         "--api-key KEY (or RENVOI_API_KEY)", code=2)
@@ -356,18 +374,6 @@ def serve_cmd(
         problem = run(lambda: _open_for_answers(config), sock, api_key=api_key, workers=workers)
     if problem is not None:
         raise UserError(f"stopped: {problem}")
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether `host` is reachable only from this machine (localhost, 127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _credentials(auth: str | None) -> tuple[str, str] | None:

@@ -54,6 +54,27 @@ def unsupported(suffix: str) -> str:
     return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
 
 
+def check_file(path: Path, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str | None:
+    """Why a single file given to renvoi (an upload) cannot be read, in one line; None when it can
+    be tried: a regular file of a supported type within the size limit."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return unsupported(path.suffix)
+    try:
+        st = path.stat()
+    except OSError as e:
+        return f"cannot read: {e.strerror or e}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file ({_kind(path)})"
+    if max_bytes is not None and st.st_size > max_bytes:
+        return too_large(st.st_size, max_bytes)
+    return None
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    return f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit per file"
+
+
 def discover(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> Discovery:
     """The supported files under `paths`, in order, each once, and what was skipped."""
     files: list[SourceFile] = []
@@ -71,8 +92,7 @@ def discover(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: in
         if key in seen_files:
             return  # the same file reached twice (a link, or a folder given twice)
         if max_bytes is not None and st.st_size > max_bytes:
-            skipped.append(Skipped(str(path), f"{st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB "
-                                              "limit per file (--max-file-mb)"))
+            skipped.append(Skipped(str(path), f"{too_large(st.st_size, max_bytes)} (--max-file-mb)"))
             return
         if doc_id in ids:
             skipped.append(Skipped(str(path), f"same document id {doc_id!r} as {ids[doc_id]}; skipped"))

@@ -28,10 +28,12 @@ This module builds, saves and loads; ranking lives in `retrieve.py`.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -42,7 +44,7 @@ from . import storage
 from .bm25 import SavedBM25, load_array
 from .config import BACKENDS, INDEX_TYPES, AnalyzerConfig, Config, check_index_type
 from .embed import backend_fingerprint, resolve_backend
-from .files import DEFAULT_MAX_BYTES, discover
+from .files import DEFAULT_MAX_BYTES, Skipped, SourceFile, discover
 from .records import PARSER_VERSION, Document, Evidence, Hit, Paragraph, Sentence
 from .storage import checksums, sha256_file
 from .store import FaissStore, MilvusStore, StoreUnavailable, collection_base, milvus_client, store_kind
@@ -53,6 +55,8 @@ from .text import split_sentences, terms
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 INDEX_KIND = "index"
+# The folder inside the index folder where the chat page keeps the files it is given.
+UPLOADS = "uploads"
 # What a query command indexes when there is no index yet.
 DEFAULT_SOURCES = (Path("seeds"),)
 # Above this many vectors "auto" uses HNSW: an exact scan of 100k 384-d vectors
@@ -112,6 +116,13 @@ class Manifest:
     # Where passages, sentences and vectors live when not in this folder (rag.store):
     # {"uri": "milvus:…", "collections": {"passages": name, "sentences": name}}; {} for FAISS.
     store: dict = field(default_factory=dict)
+    # The sha256 of the file each document was read from, by document id: an update
+    # re-reads and re-embeds only the documents whose file is new or differs.
+    document_hashes: dict[str, str] = field(default_factory=dict)
+    # The parser that read them (`records.PARSER_VERSION`): another one re-reads everything.
+    parser_version: int = 0
+    # Files under the sources left out on purpose (removed in the chat page), as discovered.
+    excluded: list[str] = field(default_factory=list)
 
     @classmethod
     def read(cls, folder: Path) -> "Manifest":
@@ -126,17 +137,19 @@ class Manifest:
             value = getattr(manifest, name)
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise ValueError(f"field {name!r} is {type(value).__name__}, not {kind.__name__}")
-        if not all(isinstance(s, str) for s in manifest.sources) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in manifest.files.items()
+        if not all(isinstance(s, str) for s in (*manifest.sources, *manifest.excluded)) or not all(
+            isinstance(k, str) and isinstance(v, str)
+            for k, v in (*manifest.files.items(), *manifest.document_hashes.items())
         ):
-            raise ValueError("field 'sources' or 'files' holds something other than strings")
+            raise ValueError("field 'sources', 'excluded', 'files' or 'document_hashes' holds something "
+                             "other than strings")
         return manifest
 
 
 _MANIFEST_TYPES = {
     "model_id": str, "dim": int, "corpus_hash": str, "settings": dict, "sources": list,
     "n_documents": int, "n_passages": int, "n_sentences": int, "files": dict, "vector_index": dict,
-    "embedded_by": str, "store": dict,
+    "embedded_by": str, "store": dict, "document_hashes": dict, "parser_version": int, "excluded": list,
 }  # fmt: skip
 
 
@@ -156,18 +169,44 @@ def index_settings(config: Config) -> dict:
 # ---------------------------------------------------------------- corpus files
 
 
-def corpus_hash(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
-    """Hash of the corpus as files (document id and bytes, as `rag.files.discover` finds
-    them for ingestion) and of the parser that reads them (`records.PARSER_VERSION`),
-    cheap enough to check at every start. A file that vanishes meanwhile counts as absent."""
+@dataclass(frozen=True)
+class ScannedCorpus:
+    """The files a list of sources stands for (`rag.files.discover`, less the excluded
+    ones), the sha256 of each by document id, what was skipped, and the corpus hash."""
+
+    files: tuple[SourceFile, ...]
+    hashes: dict[str, str]
+    skipped: tuple[Skipped, ...]
+    digest: str
+    excluded: tuple[str, ...] = ()  # the excluded paths that were found
+
+
+def scan_corpus(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES,
+                excluded: Collection[str] = ()) -> ScannedCorpus:
+    """Find and hash the corpus files. The hash covers each file's document id and bytes
+    and the parser that reads them (`records.PARSER_VERSION`); cheap enough to check at
+    every start. A file that vanishes meanwhile counts as absent; `excluded` paths
+    (as discovered) are left out."""
     h = hashlib.sha256(f"parser {PARSER_VERSION}\0".encode())
-    for f in discover(list(paths), follow_links=follow_links, max_bytes=max_bytes).files:
+    found = discover(list(paths), follow_links=follow_links, max_bytes=max_bytes)
+    files, hashes, left_out = [], {}, []
+    for f in found.files:
+        if str(f.path) in excluded:
+            left_out.append(str(f.path))
+            continue
         try:
             digest = sha256_file(f.path)
         except OSError:
             continue
         h.update(f.doc_id.encode() + b"\0" + bytes.fromhex(digest))
-    return h.hexdigest()
+        files.append(f)
+        hashes[f.doc_id] = digest
+    return ScannedCorpus(tuple(files), hashes, found.skipped, h.hexdigest(), tuple(left_out))
+
+
+def corpus_hash(paths: Sequence[Path], *, follow_links: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> str:
+    """Hash of the corpus as files (see `scan_corpus`)."""
+    return scan_corpus(paths, follow_links=follow_links, max_bytes=max_bytes).digest
 
 
 # ---------------------------------------------------------------- the index
@@ -291,28 +330,83 @@ class Index:
         cls,
         documents: Sequence[Document],
         passages: Sequence[Paragraph],
-        embedder: PassageEmbedder,
+        embedder: PassageEmbedder | None,
         config: Config,
         *,
         sources: Sequence[Path] = (),
         digest: str = "",
         progress: bool = False,
+        reuse: "Index | None" = None,
+        unchanged: Collection[str] = (),
+        hashes: dict[str, str] | None = None,
+        excluded: Sequence[str] = (),
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> "Index":
+        """The index of `passages`, in their order. The passages of the `unchanged`
+        documents are taken as `reuse` (an index of the same model and settings) holds
+        them, with their sentences and vectors; only the others are split and embedded
+        (`embedder` may be None when there are none). `hashes` are the files' sha256 by
+        document id; `on_progress(done, total)` follows the embedding, in texts."""
         if not passages:
             raise ValueError("nothing to index: the documents have no paragraphs")
         docs = {d.id: d for d in documents}
-        sentences, owner = passage_sentences(passages, docs, config.analyzer)
-        texts = [searchable_text(p) for p in passages]
-        # One embedding call for passages and sentences: a single-sentence passage
-        # costs one extra row but keeps the two matrices simple to reason about.
-        vectors = embedder.embed_passages(texts + sentences, batch_size=config.index.batch_size, progress=progress)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        passage_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
+        passages = list(passages)
+        kept = set(unchanged) if reuse is not None else set()
+        old_rows = [reuse.row.get(p.id) if p.doc_id in kept else None for p in passages] if reuse is not None \
+            else [None] * len(passages)
+        fresh = [i for i, r in enumerate(old_rows) if r is None]
+        fresh_passages = [passages[i] for i in fresh]
+        new_sentences, new_owner = passage_sentences(fresh_passages, docs, config.analyzer)
+        texts = [searchable_text(p) for p in fresh_passages]
+        if texts:
+            if embedder is None:
+                raise ValueError("new passages to embed and no embedding model")
+            if reuse is not None and embedder.model_id != reuse.manifest.model_id:
+                raise ValueError(f"cannot mix vectors of {embedder.model_id!r} with those of "
+                                 f"{reuse.manifest.model_id!r}")
+            # One embedding call for passages and sentences: a single-sentence passage
+            # costs one extra row but keeps the two matrices simple to reason about.
+            vectors = _embed(embedder, texts + new_sentences, config.index.batch_size, progress, on_progress)
+        else:
+            vectors = np.zeros((0, reuse.manifest.dim if reuse is not None else 0), np.float32)
+        dim = int(vectors.shape[1])
+        passage_vectors = np.empty((len(passages), dim), np.float32)
+        passage_vectors[fresh] = vectors[: len(texts)]
+        reused = [i for i, r in enumerate(old_rows) if r is not None]
+        if reused:
+            passage_vectors[reused] = reuse.passage_vectors[[old_rows[i] for i in reused]]
+        # Sentences in passage order: a reused passage's rows of `reuse`, a fresh one's new rows.
+        new_bounds = np.searchsorted(np.asarray(new_owner, dtype=np.int64), np.arange(len(fresh) + 1))
+        sentences: list[str] = []
+        owner: list[int] = []
+        from_old: list[tuple[int, int]] = []  # (row in the new matrix, row in reuse's)
+        from_new: list[tuple[int, int]] = []  # (row in the new matrix, row among the new sentences)
+        j = 0  # position among the fresh passages
+        for i, r in enumerate(old_rows):
+            if r is not None:
+                start, stop = int(reuse.sentence_start[r]), int(reuse.sentence_stop[r])
+                from_old.extend((len(sentences) + k, start + k) for k in range(stop - start))
+                sentences.extend(reuse.sentences[start:stop])
+                owner.extend([i] * (stop - start))
+            else:
+                start, stop = int(new_bounds[j]), int(new_bounds[j + 1])
+                from_new.extend((len(sentences) + k, start + k) for k in range(stop - start))
+                sentences.extend(new_sentences[start:stop])
+                owner.extend([i] * (stop - start))
+                j += 1
+        sentence_vectors = np.empty((len(sentences), dim), np.float32)
+        if from_new:
+            at, rows = zip(*from_new)
+            sentence_vectors[list(at)] = vectors[len(texts):][list(rows)]
+        if from_old:
+            at, rows = zip(*from_old)
+            sentence_vectors[list(at)] = reuse.sentence_vectors[list(rows)]
         bm25 = _bm25_index(passages, docs, config.analyzer)
+        source = embedder if texts or reuse is None else None
         manifest = Manifest(
             format_version=FORMAT_VERSION,
-            model_id=embedder.model_id,
-            dim=int(vectors.shape[1]),
+            model_id=source.model_id if source is not None else reuse.manifest.model_id,
+            dim=dim,
             corpus_hash=digest,
             settings=index_settings(config),
             sources=[str(s) for s in sources],
@@ -320,11 +414,15 @@ class Index:
             n_passages=len(passages),
             n_sentences=len(sentences),
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
-            embedded_by=str(getattr(embedder, "backend", type(embedder).__name__)),
+            embedded_by=str(getattr(source, "backend", type(source).__name__)) if source is not None
+            else reuse.manifest.embedded_by,
             vector_index={
                 "passages": vector_index_spec(config.index.index_type, len(passage_vectors)),
                 "sentences": vector_index_spec(config.index.index_type, len(sentence_vectors)),
             },
+            document_hashes=dict(hashes or {}),
+            parser_version=PARSER_VERSION,
+            excluded=list(excluded),
         )
         external = None
         if store_kind(config.index.store) == "milvus":  # written to its collections by `save`
@@ -479,17 +577,96 @@ class Index:
 # ---------------------------------------------------------------- open: load or build
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What opening an index did, by document id: documents read and embedded
+    (`added`, `changed`), dropped (`removed`), kept with their rows (`unchanged`),
+    and files that could not be read (`failed`, each reported through `notify`).
+    `rebuilt` says why every document was read and embedded again (None when only
+    what changed was)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    rebuilt: str | None = None
+
+    @property
+    def touched(self) -> bool:
+        """Whether a new index was published."""
+        return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+
+def uploads_folder(index_dir: Path) -> Path:
+    """The folder inside an index folder holding the files given to the chat page: a
+    source of the index whenever it holds files, so they are indexed again after a restart."""
+    return Path(index_dir) / UPLOADS
+
+
+def upload_target(name: str, uploads: Path, documents: dict[str, Document], taken: Collection[str] = ()) -> Path:
+    """Where a file given to the chat page goes in `uploads`: under its own name (made safe)
+    when that names no other document, replacing an earlier upload of the same name;
+    else with "-2", "-3"… added. `taken`: stems already chosen in this batch."""
+    suffix = Path(name).suffix.lower()
+    stem = re.sub(r"[^\w\-. ]+", "-", Path(name).stem).strip(" .-") or "document"
+    uploads = Path(uploads)
+    resolved = uploads.resolve()
+    n = 1
+    while True:
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        n += 1
+        if candidate in taken:
+            continue
+        existing = documents.get(candidate)
+        if existing is not None and Path(existing.source).resolve().parent != resolved:
+            continue  # a document of another source has this id
+        others = [p for p in (uploads.glob(f"{glob.escape(candidate)}.*") if uploads.is_dir() else ())
+                  if p.stem == candidate and p.suffix.lower() != suffix]
+        if others:
+            continue  # an upload of another type would share its document id
+        return uploads / f"{candidate}{suffix}"
+
+
 def open_index(
     paths: Sequence[Path] | None,
     config: Config,
     embedder_factory: Callable[[], PassageEmbedder],
-    ingest: Callable[[Sequence[Path]], tuple[list[Document], list[Paragraph]]],
+    ingest: Callable[[Sequence[SourceFile]], tuple[list[Document], list[Paragraph]]],
     *,
     progress: bool = False,
     notify: Callable[[str], None] = lambda message: None,
     force: bool = False,
 ) -> Index:
-    """Load the index in `config.index_dir` if it is current for `paths`, else build and publish it.
+    """Load the index in `config.index_dir` if it is current for `paths`, else update or
+    build and publish it (see `update_index`)."""
+    return update_index(paths, config, embedder_factory, ingest, progress=progress, notify=notify, force=force)[0]
+
+
+def update_index(
+    paths: Sequence[Path] | None,
+    config: Config,
+    embedder_factory: Callable[[], PassageEmbedder],
+    ingest: Callable[[Sequence[SourceFile]], tuple[list[Document], list[Paragraph]]],
+    *,
+    progress: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
+    force: bool = False,
+    exclude: Sequence[str] = (),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[Index, Changes]:
+    """The index in `config.index_dir`, made current for `paths`, and what was done.
+
+    An unchanged corpus reloads. Otherwise only the files whose content hash
+    differs from the manifest's, and new files, are read (`ingest`) and embedded;
+    the documents of removed files are dropped; the others keep their passages,
+    ids, sentences and vectors; BM25 and the vector structures are rebuilt from
+    them, and the whole is published as a new generation (a process killed
+    meanwhile leaves the previous index). Everything is read and embedded again
+    with `force`, or when the model, backend, vector structure, analyzer or parser
+    changed. `exclude` adds files (paths as found under the sources) to leave out;
+    a file named in `paths` itself is taken back in. The index folder's `uploads/`
+    is a source whenever it holds files.
 
     `paths=None` (the query commands) means: the sources the existing index was
     built from, recorded as absolute paths, with the index's own vector structure
@@ -504,6 +681,8 @@ def open_index(
         config = config.with_(store=_recorded_store(folder))
     existing: Index | None = None
     recorded: list[Path] | None = None
+    damaged = False
+    named = paths is not None
     try:
         existing = Index.load(folder)
     except IndexError_ as e:
@@ -521,27 +700,47 @@ def open_index(
             notify(f"{e}; rebuilding")
         elif paths is None:
             notify(f"no index in {folder} yet: indexing {', '.join(map(str, DEFAULT_SOURCES))} first")
+    uploads = uploads_folder(folder).resolve()
     if paths is None:
         if existing is not None:
-            paths = [Path(s) for s in existing.manifest.sources]
+            paths = [Path(s) for s in existing.manifest.sources if Path(s) != uploads]
             config = as_recorded(config, existing.manifest.settings)
             missing = [str(p) for p in paths if not p.exists()]
             if missing:
                 notify(f"the indexed files are no longer at {', '.join(missing)}: answering from the index as it "
                        "is, without checking for changes (renvoi index PATH points it at their new place)")
-                return existing
+                return existing, Changes(unchanged=tuple(existing.documents))
         else:
-            paths = recorded or list(DEFAULT_SOURCES)
+            paths = [p for p in recorded or DEFAULT_SOURCES if Path(p).resolve() != uploads]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
     sources = [Path(p).resolve() for p in paths]
-    digest = corpus_hash(sources, follow_links=config.ingest.follow_links, max_bytes=config.ingest.max_file_bytes)
-    if existing is not None and not force and existing.is_current(config, digest) \
+    if uploads not in sources and _holds_files(uploads):
+        sources.append(uploads)
+    excluded = set(existing.manifest.excluded) if existing is not None else set()
+    excluded |= set(map(str, exclude))
+    if named:
+        excluded -= {str(s) for s in sources}
+    scan = scan_corpus(sources, follow_links=config.ingest.follow_links, max_bytes=config.ingest.max_file_bytes,
+                       excluded=excluded)
+    if existing is not None and not force and existing.is_current(config, scan.digest) \
             and [Path(s) for s in existing.manifest.sources] == sources:
-        return existing
+        return existing, Changes(unchanged=tuple(existing.documents))
+
+    reason = _rebuild_reason(existing, config, force, damaged)
+    old = existing.manifest.document_hashes if existing is not None and reason is None else {}
+    unchanged = [f.doc_id for f in scan.files
+                 if old.get(f.doc_id) == scan.hashes[f.doc_id] and f.doc_id in existing.documents]
+    kept = set(unchanged)
+    to_read = [f for f in scan.files if f.doc_id not in kept]
+    before = set(existing.documents) if existing is not None else set()
     if existing is not None:
-        notify("rebuilding (--force)" if force else "corpus or settings changed; rebuilding the index")
+        if reason is None:
+            new = [f.doc_id for f in to_read]
+            notify(f"corpus changed; updating the index ({_count(new, before, scan.hashes)})")
+        else:
+            notify("rebuilding (--force)" if force else f"{reason}; rebuilding the index")
     try:  # fail before the (long) embedding, not after it
         storage.claim(folder, INDEX_KIND, adopt=_is_legacy_index, create=False)
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -549,16 +748,76 @@ def open_index(
         raise IndexError_(str(e)) from None
     except OSError as e:
         raise _write_error(e, folder) from e
+    for skipped in scan.skipped:
+        notify(f"{skipped.path}: {skipped.reason}")
     if store_kind(config.index.store) == "milvus":
         milvus_client(config.index.store)  # a server that is down: said before the embedding too
-    documents, passages = ingest(sources)
-    index = Index.build(documents, passages, embedder_factory(), config, sources=sources, digest=digest,
-                        progress=progress)
+    read_docs, read_passages = ingest(to_read) if to_read else ([], [])
+    fresh = {d.id: d for d in read_docs}
+    by_doc: dict[str, list[Paragraph]] = {}
+    for p in read_passages:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    if kept:
+        for p in existing.passages:
+            if p.doc_id in kept:
+                by_doc.setdefault(p.doc_id, []).append(p)
+    documents: list[Document] = []
+    passages: list[Paragraph] = []
+    for f in scan.files:  # in the order the files are found, as a full build has them
+        doc = fresh.get(f.doc_id) or (existing.documents[f.doc_id] if f.doc_id in kept else None)
+        if doc is not None:
+            documents.append(doc)
+            passages.extend(by_doc.get(f.doc_id, ()))
+    if not documents:
+        raise ValueError(f"no document could be read from {', '.join(map(str, sources))}")
+    ids = {d.id for d in documents}
+    changes = Changes(
+        added=tuple(d for d in fresh if d not in before),
+        changed=tuple(d for d in fresh if d in before),
+        removed=tuple(d for d in (existing.documents if existing is not None else ()) if d not in ids),
+        unchanged=tuple(unchanged),
+        failed=tuple(f.doc_id for f in to_read if f.doc_id not in fresh),
+        rebuilt=reason,
+    )
+    embedder = embedder_factory() if read_passages else None
+    index = Index.build(documents, passages, embedder, config, sources=sources, digest=scan.digest,
+                        progress=progress, reuse=existing if kept else None, unchanged=kept,
+                        hashes={d.id: scan.hashes[d.id] for d in documents if d.id in scan.hashes},
+                        excluded=scan.excluded, on_progress=on_progress)
     try:
         index.save(folder)
     except OSError as e:
         raise _write_error(e, folder) from e
-    return index
+    return index, changes
+
+
+def _rebuild_reason(existing: Index | None, config: Config, force: bool, damaged: bool) -> str | None:
+    """Why every document must be read and embedded again; None when an update will do."""
+    if existing is None:
+        return "damaged index" if damaged else "new index"
+    if force:
+        return "--force"
+    m = existing.manifest
+    if m.settings != index_settings(config):
+        return "settings changed"
+    if m.parser_version != PARSER_VERSION:
+        return "parser changed"
+    if not m.document_hashes:
+        return "corpus changed and the index records no document hashes"
+    return None
+
+
+def _count(to_read: Sequence[str], before: set[str], hashes: dict[str, str]) -> str:
+    added = sum(1 for d in to_read if d not in before)
+    removed = sum(1 for d in before if d not in hashes)
+    return f"{added} added, {len(to_read) - added} changed, {removed} removed"
+
+
+def _holds_files(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------- helpers
@@ -688,6 +947,23 @@ def set_search_params(index, spec: dict) -> None:
         index.hnsw.efSearch = int(spec["efSearch"])
     elif kind == "ivfpq":
         index.nprobe = int(spec["nprobe"])
+
+
+def _embed(embedder: PassageEmbedder, texts: list[str], batch_size: int, progress: bool,
+           on_progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Unit vectors of `texts`; with `on_progress`, embedded a few batches at a time,
+    reporting (done, total) after each."""
+    if on_progress is None:
+        return np.ascontiguousarray(embedder.embed_passages(texts, batch_size=batch_size, progress=progress),
+                                    dtype=np.float32)
+    step = batch_size * 4
+    parts = []
+    on_progress(0, len(texts))
+    for start in range(0, len(texts), step):
+        parts.append(np.asarray(embedder.embed_passages(texts[start:start + step], batch_size=batch_size),
+                                dtype=np.float32))
+        on_progress(min(start + step, len(texts)), len(texts))
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 def _bm25_index(passages: Sequence[Paragraph], docs: dict[str, Document], analyzer: AnalyzerConfig):

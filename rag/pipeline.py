@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .config import BACKENDS, Config
-from .index import Index, as_recorded, open_index, recorded_settings
+from .files import SourceFile
+from .index import Changes, Index, as_recorded, open_index, recorded_settings, update_index, upload_target, uploads_folder
 from .query import resolve_followup, small_talk, understand
-from .records import Answer, Document, Hit, Paragraph, Query, Turn
+from .records import Answer, Document, Hit, Paragraph, Query, Received, Turn
+from .storage import swapped
 from .retrieve import Retriever
 
 COMPOSERS = ("extractive", "generative")
@@ -52,6 +54,18 @@ def ingest_for_index(paths: Sequence[Path], config: Config, notify: Callable[[st
     return list(corpus.documents), passages
 
 
+def read_for_index(files: Sequence[SourceFile], notify: Callable[[str], None] = _stderr
+                   ) -> tuple[list[Document], list[Paragraph]]:
+    """Documents and citable passages of files already found; a file that cannot be
+    read is reported and left out (none may be left)."""
+    from .ingest import citable_passages, ingest_files
+
+    corpus = ingest_files(list(files))
+    for issue in corpus.issues:
+        notify(f"{issue.path}: {issue.message}")
+    return list(corpus.documents), [p for d in corpus.documents for p in citable_passages(d)]
+
+
 @dataclass(frozen=True)
 class Draft:
     """A generated answer as written so far, not yet checked (streaming)."""
@@ -74,6 +88,7 @@ class Renvoi:
         self._retriever: Retriever | None = None
         self._generator = None  # the language model, loaded on first generative answer
         self._loading = threading.RLock()  # reentrant: the retriever is made with the embedder
+        self.opened = Changes(unchanged=tuple(index.documents))  # what opening the index did to it
 
     @classmethod
     def open(
@@ -96,11 +111,13 @@ class Renvoi:
             holder["embedder"] = _load_embedder(config.with_(backend=backend))
             return holder["embedder"]
 
-        index = open_index(
-            paths, config, factory, lambda p: ingest_for_index(p, config, notify),
+        index, changes = update_index(
+            paths, config, factory, lambda files: read_for_index(files, notify),
             progress=progress, notify=notify, force=force,
         )
-        return cls(config, index, holder.get("embedder"))
+        opened = cls(config, index, holder.get("embedder"))
+        opened.opened = changes
+        return opened
 
     # -------------------------------------------------------- state
 
@@ -115,13 +132,11 @@ class Renvoi:
     def _question_embedder(self, onnx_threads: int | None = None, check: bool = True):
         """The embedder of the index's model on the index's backend (the int8 ONNX export on
         `onnx_threads` threads of its own when given; `check`: its agreement checked at load)."""
-        from .embed import OnnxEmbedder, resolve_backend
-
         # Questions are embedded by the backend that embedded the index.
         backend = self.index.manifest.settings.get("backend", self.config.index.backend)
         config = self.config.with_(backend=backend)
-        if onnx_threads is not None and resolve_backend(config.index.model, backend) == "onnx-int8":
-            embedder = OnnxEmbedder.load(config, threads=onnx_threads, check=check)
+        if onnx_threads is not None:
+            embedder = _load_embedder(config, onnx_threads=onnx_threads, check=check)
         else:
             embedder = _load_embedder(config)
         if embedder.model_id != self.index.manifest.model_id:
@@ -288,6 +303,71 @@ class Renvoi:
             timings["compose"] = (time.perf_counter() - t3) * 1000
         yield replace(answer, timings_ms={**timings, "total": sum(timings.values())})
 
+    # -------------------------------------------------------- the corpus
+
+    def update(self, *, exclude: Sequence[str] = (), on_progress: Callable[[int, int], None] | None = None,
+               notify: Callable[[str], None] = _stderr) -> Changes:
+        """Bring the index up to date with its sources (see `rag.index.update_index`), leaving
+        out the `exclude`d files too, and answer from the new index from now on."""
+        index, changes = update_index(None, self.config, lambda: self.embedder,
+                                      lambda files: read_for_index(files, notify), notify=notify,
+                                      exclude=exclude, on_progress=on_progress)
+        if index is not self.index:
+            self.index, self._retriever = index, None
+        return changes
+
+    def add_files(self, paths: Sequence[Path], *, on_progress: Callable[[int, int], None] | None = None,
+                  notify: Callable[[str], None] = _stderr) -> tuple[tuple[Received, ...], Changes]:
+        """Add files to the index: each is checked (type, size) and read first; those that
+        read are copied into the index's uploads folder (replacing an earlier upload of the
+        same name) and indexed by an update. A file that fails is named with why, and
+        changes nothing; if the update fails, the uploads folder is put back as it was."""
+        from .files import check_file
+        from .ingest import IngestError, ingest_file
+
+        uploads = uploads_folder(self.config.index_dir)
+        received: list[Received] = []
+        copies: list[tuple[Path, Path]] = []
+        for path in map(Path, paths):
+            problem = check_file(path, self.config.ingest.max_file_bytes)
+            if problem is None:
+                try:
+                    ingest_file(path)
+                except IngestError as e:
+                    problem = e.reason
+            if problem is not None:
+                received.append(Received(path.name, problem=problem))
+                continue
+            target = upload_target(path.name, uploads, self.documents, {t.stem for _, t in copies})
+            copies.append((path, target))
+            received.append(Received(path.name, doc_id=target.stem))
+        if not copies:
+            return tuple(received), Changes(unchanged=tuple(self.documents))
+        with swapped(copies):
+            changes = self.update(on_progress=on_progress, notify=notify)
+        read = set(self.documents)
+        return tuple(r if r.doc_id is None or r.doc_id in read else
+                     Received(r.name, problem="could not be read") for r in received), changes
+
+    def remove_documents(self, doc_ids: Sequence[str], *, notify: Callable[[str], None] = _stderr) -> Changes:
+        """Take documents out of the index: an uploaded file is deleted from the uploads folder;
+        a file of the user's own folders is left where it is and excluded from the index."""
+        unknown = [d for d in doc_ids if d not in self.documents]
+        if unknown:
+            raise ValueError(f"no document {unknown[0]!r} in the index")
+        if set(doc_ids) >= set(self.documents):
+            raise ValueError("the index must keep at least one document")
+        uploads = uploads_folder(self.config.index_dir).resolve()
+        deleted, excluded = [], []
+        for doc_id in doc_ids:
+            source = Path(self.documents[doc_id].source)
+            if source.resolve().parent == uploads:
+                deleted.append((None, source))
+            else:
+                excluded.append(self.documents[doc_id].source)
+        with swapped(deleted):
+            return self.update(exclude=excluded, notify=notify)
+
     def turn(self, answer: Answer) -> Turn:
         """The conversation turn an answer makes, for the questions that follow it."""
         from .render.text import answer_text
@@ -306,7 +386,11 @@ def _composer(config: Config, composer: str | None) -> str:
     return composer
 
 
-def _load_embedder(config: Config):
-    from .embed import load_embedder
+def _load_embedder(config: Config, onnx_threads: int | None = None, check: bool = True):
+    """The embedder of `config`; on the int8 ONNX export, `onnx_threads` threads of its own when given
+    (`check`: its agreement checked at load)."""
+    from .embed import OnnxEmbedder, load_embedder, resolve_backend
 
+    if onnx_threads is not None and resolve_backend(config.index.model, config.index.backend) == "onnx-int8":
+        return OnnxEmbedder.load(config, threads=onnx_threads, check=check)
     return load_embedder(config)

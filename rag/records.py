@@ -333,6 +333,16 @@ class Turn:
     passage_ids: tuple[str, ...] = ()  # what the answer cited
 
 
+@dataclass(frozen=True)
+class Received:
+    """A file given to an index (the chat page's upload): the document it became, or why
+    it was left out (one line)."""
+
+    name: str
+    doc_id: str | None = None
+    problem: str | None = None
+
+
 STATUSES = ("answered", "abstained", "small_talk")
 
 

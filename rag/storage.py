@@ -226,6 +226,52 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+# ---------------------------------------------------------------- files in an owned folder
+
+
+@contextlib.contextmanager
+def swapped(changes: Iterable[tuple[Path | None, Path]]):
+    """Put a copy of each source at its target (source None: remove the target), and undo
+    it all if the block raises. A copy is written under a hidden name and renamed over
+    the target in one step, so a process killed meanwhile leaves the old file or the new
+    one, never none; what a target held is kept (a hard link, under a hidden name, which
+    the corpus scan skips) until the block has ended."""
+    done: list[tuple[Path, Path | None]] = []  # (target, where its previous content waits)
+    try:
+        for source, target in changes:
+            target = Path(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            backup = None
+            if target.exists():
+                backup = target.with_name(f".{target.name}.{tag}.old")
+                try:
+                    os.link(target, backup)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(target, backup)
+            done.append((target, backup))
+            if source is None:
+                target.unlink(missing_ok=True)
+                continue
+            tmp = target.with_name(f".{target.name}.{tag}.new")
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        yield
+    except BaseException:
+        for target, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+
+
 def _remove_legacy(path: Path) -> None:
     """Remove a file of the older flat layout; a folder only of what renvoi wrote in it
     (its files are removed one by one and the folder only when that leaves it empty)."""

@@ -166,7 +166,7 @@ def counting_factory(make: Callable[[], object] | None = None) -> tuple[list, Ca
     one entry per load, so a test can tell a reload from a rebuild."""
     made: list = []
 
-    def factory(*_args):
+    def factory(*_args, **_kwargs):
         made.append((make or HashEmbedder)())
         return made[-1]
 

@@ -159,14 +159,14 @@ def test_ask_without_a_question_is_one_line_and_exit_2(tmp_path, capsys):
 def model_index(corpus, real_embedder, tmp_path_factory) -> Path:
     index_dir = tmp_path_factory.mktemp("bad-input-index") / "index"
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(rag.pipeline, "_load_embedder", lambda config: real_embedder)
+        m.setattr(rag.pipeline, "_load_embedder", lambda config, **_: real_embedder)
         assert main(["index", str(corpus), "--index-dir", str(index_dir)]) == 0
     return index_dir
 
 
 @pytest.fixture
 def with_model(real_embedder, monkeypatch):
-    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: real_embedder)
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: real_embedder)
 
 
 def expected_question(question: str) -> str:

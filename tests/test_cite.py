@@ -164,10 +164,10 @@ def test_cli_cites_a_passage_of_the_index_without_a_model(tmp_path, monkeypatch,
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
     index_dir = tmp_path / "idx"
-    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
     assert main(["index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)]) == 0
 
-    def no_model(config):
+    def no_model(config, **_):
         raise AssertionError("cite loaded an embedding model")
 
     monkeypatch.setattr(rag.pipeline, "_load_embedder", no_model)

@@ -356,7 +356,7 @@ def test_too_much_text_is_cut_while_reading(tmp_path, server):
 
 
 def _cli_index(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setattr(pipeline, "_load_embedder", lambda config: HashEmbedder(dim=256))
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda config, **_: HashEmbedder(dim=256))
     article = tmp_path / "trains.txt"
     article.write_text(
         "Les trains de nuit\n\n"

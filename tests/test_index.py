@@ -30,6 +30,8 @@ from rag.index import (
     resolve_index_type,
     search_vectors,
     set_search_params,
+    update_index,
+    uploads_folder,
     vector_index_spec,
 )
 
@@ -48,14 +50,12 @@ def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
     return folder
 
 
-def _fake_ingest(paths):
+def _fake_ingest(files):
     """One document per file, one passage per non-empty line: enough to test the index."""
-    from rag.files import discover
-
     docs = []
-    for f in discover(paths).files:
+    for f in files:
         lines = [l for l in f.path.read_text(encoding="utf-8").splitlines() if l.strip()]
-        docs.append(make_document(f.doc_id, lines))
+        docs.append(replace(make_document(f.doc_id, lines), source=str(f.path)))
     return docs, _passages(docs)
 
 
@@ -378,3 +378,202 @@ def test_a_change_of_analyzer_rebuilds_the_index(tmp_path, change):
     assert len(built) == 2, "the same analyzer reloads"
     open_index(None, config, factory, _fake_ingest)
     assert len(built) == 2, "a query command searches the index with the analyzer it was built with"
+
+
+# ---------------------------------------------------------------- incremental updates
+
+
+class RecordingEmbedder(HashEmbedder):
+    """A hashing embedder that records every text it embeds."""
+
+    def __init__(self, dim: int = 64):
+        super().__init__(dim)
+        self.texts: list[str] = []
+
+    def embed_passages(self, texts, batch_size=32, progress=False):
+        self.texts.extend(texts)
+        return super().embed_passages(texts, batch_size, progress)
+
+
+THREE = {
+    "a.txt": "Le port de Marseille accueille des cargos venus d'Asie.\nLa pêche y recule depuis 1990.\n",
+    "b.txt": "Les vignobles de Bordeaux exportent vers la Chine. Les vendanges commencent en septembre.\n"
+             "La ville de Lyon est connue pour ses traboules.\n",
+    "c.txt": "Le glacier du Rhône a perdu un tiers de sa masse.\n",
+}
+
+
+def _rows(index: Index, doc_id: str) -> dict[str, tuple]:
+    """Passage id -> (text, its vector, its sentences and their vectors) for one document."""
+    out = {}
+    for p in index.passages:
+        if p.doc_id == doc_id:
+            row = index.row[p.id]
+            sentences, vectors = index.sentences_of(p.id)
+            out[p.id] = (p.text, index.passage_vectors[row].tolist(), [s.text for s in sentences], vectors.tolist())
+    return out
+
+
+def test_adding_and_changing_a_document_embeds_only_it_and_keeps_the_others(tmp_path):
+    folder = _corpus(tmp_path, {k: v for k, v in THREE.items() if k != "c.txt"})
+    config = Config(index_dir=tmp_path / "idx")
+    made, factory = counting_factory(RecordingEmbedder)
+    first, changes = update_index([folder], config, factory, _fake_ingest)
+    assert changes.rebuilt == "new index" and set(changes.added) == {"a", "b"}
+    before = {d: _rows(first, d) for d in ("a", "b")}
+
+    (folder / "c.txt").write_text(THREE["c.txt"], encoding="utf-8")
+    added, changes = update_index([folder], config, factory, _fake_ingest)
+    assert (changes.added, changes.changed, changes.removed, changes.unchanged, changes.rebuilt) == \
+        (("c",), (), (), ("a", "b"), None)
+    assert all("glacier" in t for t in made[-1].texts), "only the new document is embedded"
+    assert {d: _rows(added, d) for d in ("a", "b")} == before, "the other documents keep ids, text and vectors"
+    reloaded = Index.load(config.index_dir)
+    assert [p.id for p in reloaded.passages] == [p.id for p in added.passages]
+    assert reloaded.manifest.document_hashes.keys() == {"a", "b", "c"}
+
+    # a full rebuild of the same files gives the same index
+    full = Index.build(*_fake_ingest(_files(folder)), HashEmbedder(), config)
+    assert [p.id for p in full.passages] == [p.id for p in added.passages]
+    assert full.sentences == added.sentences and np.array_equal(full.sentence_owner, added.sentence_owner)
+    assert np.allclose(full.passage_vectors, added.passage_vectors)
+    assert np.allclose(full.sentence_vectors, added.sentence_vectors)
+    q = HashEmbedder().embed_queries(["glacier du Rhône"])
+    assert added.search_passages(q[0], 1)[0] == added.row["c:p1"]
+
+    (folder / "a.txt").write_text("Le port de Marseille accueille des cargos venus d'Asie.\nLe port s'agrandit.\n",
+                                  encoding="utf-8")
+    changed, changes = update_index([folder], config, factory, _fake_ingest)
+    assert changes.changed == ("a",) and set(changes.unchanged) == {"b", "c"} and not changes.added
+    assert made[-1].texts and all("glacier" not in t and "Bordeaux" not in t for t in made[-1].texts)
+    assert _rows(changed, "b") == before["b"]
+    assert [changed.passage(i).text for i in ("a:p1", "a:p2")] == [
+        "Le port de Marseille accueille des cargos venus d'Asie.", "Le port s'agrandit."]
+
+
+def _files(folder):
+    from rag.files import discover
+
+    return discover([folder]).files
+
+
+def test_removing_a_file_drops_its_passages_without_embedding_anything(tmp_path):
+    folder = _corpus(tmp_path, THREE)
+    config = Config(index_dir=tmp_path / "idx")
+    made, factory = counting_factory()
+    first, _ = update_index([folder], config, factory, _fake_ingest)
+    kept = _rows(first, "a")
+    (folder / "b.txt").unlink()
+    index, changes = update_index(None, config, factory, _fake_ingest)
+    assert changes.removed == ("b",) and set(changes.unchanged) == {"a", "c"}
+    assert len(made) == 1, "removing a document loads no model"
+    assert not any(p.doc_id == "b" for p in Index.load(config.index_dir).passages)
+    assert "b" not in index.documents and _rows(index, "a") == kept
+    q = HashEmbedder().embed_queries(["vignobles de Bordeaux"])[0]
+    assert all(index.passages[r].doc_id != "b" for r in index.search_passages(q, 10))
+    assert not any("Bordeaux" in s for s in index.sentences)
+
+
+def test_excluded_files_stay_out_until_named_again(tmp_path):
+    folder = _corpus(tmp_path, THREE)
+    config = Config(index_dir=tmp_path / "idx")
+    first, _ = update_index([folder], config, HashEmbedder, _fake_ingest)
+    source = first.documents["b"].source
+    index, changes = update_index(None, config, HashEmbedder, _fake_ingest, exclude=[source])
+    assert changes.removed == ("b",) and (folder / "b.txt").exists(), "the user's file is never deleted"
+    assert Index.load(config.index_dir).manifest.excluded == [source]
+    assert "b" not in update_index(None, config, HashEmbedder, _fake_ingest)[0].documents
+    assert "b" not in update_index([folder], config, HashEmbedder, _fake_ingest)[0].documents
+    back, changes = update_index([folder, folder / "b.txt"], config, HashEmbedder, _fake_ingest)
+    assert changes.added == ("b",) and not back.manifest.excluded
+
+
+def test_the_uploads_folder_is_a_source_whenever_it_holds_files(tmp_path):
+    folder = _corpus(tmp_path, {"a.txt": THREE["a.txt"]})
+    config = Config(index_dir=tmp_path / "idx")
+    update_index([folder], config, HashEmbedder, _fake_ingest)
+    uploads = uploads_folder(config.index_dir)
+    uploads.mkdir()
+    (uploads / "mine.txt").write_text("Mon propre texte sur les volcans d'Auvergne.\n", encoding="utf-8")
+    index, changes = update_index(None, config, HashEmbedder, _fake_ingest)
+    assert changes.added == ("mine",) and str(uploads.resolve()) in index.manifest.sources
+    # `renvoi index FOLDER` keeps what was uploaded
+    assert "mine" in update_index([folder], config, HashEmbedder, _fake_ingest)[0].documents
+    (uploads / "mine.txt").unlink()
+    index, changes = update_index(None, config, HashEmbedder, _fake_ingest)
+    assert changes.removed == ("mine",) and index.manifest.sources == [str(folder.resolve())]
+
+
+def test_a_settings_or_parser_change_rebuilds_everything(tmp_path, monkeypatch):
+    folder = _corpus(tmp_path, THREE)
+    config = Config(index_dir=tmp_path / "idx")
+    made, factory = counting_factory(RecordingEmbedder)
+    update_index([folder], config, factory, _fake_ingest)
+    _, changes = update_index([folder], config, factory, _fake_ingest, force=True)
+    assert changes.rebuilt == "--force" and set(changes.changed) == {"a", "b", "c"}
+    other = config.with_(analyzer=replace(config.analyzer, min_sentence_chars=30))
+    (folder / "c.txt").write_text("Autre chose.\n", encoding="utf-8")
+    _, changes = update_index([folder], other, factory, _fake_ingest)
+    assert changes.rebuilt == "settings changed" and any("Bordeaux" in t for t in made[-1].texts)
+    monkeypatch.setattr("rag.index.PARSER_VERSION", 10_000)
+    _, changes = update_index([folder], other, factory, _fake_ingest)
+    assert changes.rebuilt == "parser changed" and any("Marseille" in t for t in made[-1].texts)
+
+
+def test_a_file_that_fails_is_named_and_the_others_kept(tmp_path):
+    folder = _corpus(tmp_path, THREE)
+    config = Config(index_dir=tmp_path / "idx")
+    update_index([folder], config, HashEmbedder, _fake_ingest)
+    (folder / "d.txt").write_text("Un nouveau.\n", encoding="utf-8")
+    (folder / "e.txt").write_text("Un qui échoue.\n", encoding="utf-8")
+
+    def ingest(files):
+        return _fake_ingest([f for f in files if f.doc_id != "e"])
+
+    index, changes = update_index([folder], config, HashEmbedder, ingest)
+    assert changes.added == ("d",) and changes.failed == ("e",)
+    assert set(index.documents) == {"a", "b", "c", "d"}
+
+
+UPDATE_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from pathlib import Path
+    from conftest import HashEmbedder
+    from test_index import _fake_ingest
+    from rag.config import Config
+    from rag.index import update_index
+
+    class Slow(HashEmbedder):
+        def embed_passages(self, texts, batch_size=32, progress=False):
+            time.sleep(0.004 * len(texts))
+            return super().embed_passages(texts)
+
+    update_index([Path({corpus!r})], Config(index_dir=Path({idx!r})), Slow, _fake_ingest)
+    """
+)
+
+
+def test_a_killed_update_leaves_the_previous_index_answering(tmp_path):
+    folder = _corpus(tmp_path, THREE)
+    config = Config(index_dir=tmp_path / "idx")
+    first, _ = update_index([folder], config, HashEmbedder, _fake_ingest)
+    lines = "\n".join(f"Paragraphe {i} sur les volcans d'Auvergne et le puy numéro {i}." for i in range(150))
+    (folder / "volcans.txt").write_text(lines, encoding="utf-8")
+    script = tmp_path / "update.py"
+    script.write_text(UPDATE_SCRIPT.format(tests=str(Path(__file__).parent), corpus=str(folder),
+                                           idx=str(config.index_dir)))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    q = HashEmbedder().embed_queries(["vignobles de Bordeaux"])[0]
+    for delay in (0.3, 0.9, 1.5, 2.2):
+        proc = subprocess.Popen([sys.executable, str(script)], env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        index = Index.load(config.index_dir)  # checksums hold: never half an index
+        assert index.manifest.n_passages in (first.manifest.n_passages, first.manifest.n_passages + 150)
+        assert _rows(index, "b") == _rows(first, "b")
+        assert index.passages[index.search_passages(q, 1)[0]].doc_id == "b"
+    index, changes = update_index([folder], config, HashEmbedder, _fake_ingest)
+    assert "volcans" in index.documents and _rows(index, "b") == _rows(first, "b")

@@ -118,7 +118,7 @@ SLOW_INDEX = textwrap.dedent(
         time.sleep({stage_s})
         _fsync(folder)
 
-    rag.pipeline._load_embedder = lambda config: Slow()
+    rag.pipeline._load_embedder = lambda config, **_: Slow()
     rag.index._write_json = slow_write
     rag.storage.fsync_tree = slow_fsync
     sys.exit(main(sys.argv[1:]))
@@ -171,12 +171,13 @@ def test_killed_index_builds_keep_the_previous_index_and_the_next_start_rebuilds
             extra.write_text(EXTRA, encoding="utf-8")
         else:
             extra.unlink()
-        where = _kill_during(script, args, stage, rng)
+        where = _kill_during(script, [*args, "--force"], stage, rng)  # --force: every stage, even for a removal
         before = Index.load(index_dir)  # checksums verified: never half an index
         assert before.manifest.n_passages == sizes[not changed], f"killed during {where}"
         code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "trains de nuit")
         assert code == 0, err
-        assert one_line(err) == "renvoi: corpus or settings changed; rebuilding the index"
+        assert one_line(err) == "renvoi: corpus changed; updating the index " + (
+            "(1 added, 0 changed, 0 removed)" if changed else "(0 added, 0 changed, 1 removed)")
         assert json.loads(out), "the search answers from the rebuilt index"
         after = Index.load(index_dir)
         sizes.setdefault(changed, after.manifest.n_passages)
@@ -188,7 +189,7 @@ def test_killed_index_builds_keep_the_previous_index_and_the_next_start_rebuilds
 @pytest.mark.model
 def test_killed_renvoi_index_process_with_the_real_model(tmp_path, corpus, model_cache, real_embedder,
                                                          monkeypatch, capsys):
-    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: real_embedder)
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: real_embedder)
     index_dir = tmp_path / "index"
     assert run(capsys, "index", corpus, "--index-dir", index_dir)[0] == 0
     old = Index.load(index_dir).manifest.n_passages
@@ -405,7 +406,7 @@ SIGINT_INDEX = textwrap.dedent(
             time.sleep(3)
             return super().embed_passages(texts)
 
-    rag.pipeline._load_embedder = lambda config: Slow()
+    rag.pipeline._load_embedder = lambda config, **_: Slow()
     rag.__main__.run()
     """
 )
@@ -474,7 +475,7 @@ def test_nested_files_are_indexed_and_an_edit_deep_down_rebuilds_with_it(tmp_pat
     (corpus / "sub" / "deeper" / "b.md").write_text(ARTICLE_EN + "\nSleeping cars now reach Warsaw as well.\n",
                                                     encoding="utf-8")
     code, out, err = run(capsys, "search", "--json", "--index-dir", index_dir, "Warsaw sleeping cars")
-    assert code == 0 and "corpus or settings changed; rebuilding" in err
+    assert code == 0 and "corpus changed; updating the index (0 added, 1 changed, 0 removed)" in err
     assert json.loads(out)[0]["doc_id"] == "sub/deeper/b" and "Warsaw" in json.loads(out)[0]["text"]
 
 

@@ -230,3 +230,24 @@ def test_a_fallback_says_so_in_the_answers_language():
     doc = _doc()
     a = Answer(**{**_answer(doc).__dict__, "composer": "extractive-fallback"})
     assert "aucune citation vérifiable" in render_answer(a, 1, {doc.id: doc})
+
+
+def test_parse_report_shows_what_reading_found_and_what_was_dropped_and_failures_in_one_line():
+    from rag.records import Dropped, Received, Section
+    from rag.render.html import render_received
+
+    body = (Paragraph(id="v:p1", doc_id="v", text="Le puy de Dôme culmine à 1465 mètres.", n=1, section="Le puy"),)
+    doc = Document(id="v", title="Les volcans <d'Auvergne>", source="v.md", authors=("Marie Dupuy",),
+                   date="2022-05-05", language="fr", sections=(Section(1, "Le puy"),), paragraphs=body,
+                   footnotes=(Footnote(1, "Note", None),), format="markdown",
+                   dropped=(Dropped("Accueil | Contact | Plan du site", "furniture: navigation"),))
+    html = render_received([Received("v.md", doc_id="v"), Received("x.png", problem="unsupported file type '.png'")],
+                           {"v": doc}, "1 of 2 files indexed")
+    assert "Les volcans &lt;d&#x27;Auvergne&gt;" in html and "<d'" not in html
+    for cls, value in (("authors", "Marie Dupuy"), ("date", "2022-05-05"), ("language", "fr"),
+                       ("sections", "1: Le puy"), ("paragraphs", "1"), ("notes", "1"), ("dropped", "1 block")):
+        assert f'class="rv-rep-{cls}">{value}<' in html
+    assert "Accueil | Contact | Plan du site" in html and "furniture: navigation" in html
+    failed = re.findall(r'<p class="rv-rep-failed">(.*?)</p>', html)
+    assert failed == ['<span class="rv-rep-name">x.png</span>: unsupported file type &#x27;.png&#x27;']
+    assert "\n" not in html

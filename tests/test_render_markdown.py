@@ -167,7 +167,7 @@ def test_cli_ask_prints_the_answer_as_markdown(tmp_path, monkeypatch, capsys):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
     index_dir = tmp_path / "idx"
-    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
     assert main(["index", str(tmp_path / "corpus"), "--index-dir", str(index_dir)]) == 0
     capsys.readouterr()
     # worded as the passage: the hash embedder's similarities are not on the real model's scale

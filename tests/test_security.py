@@ -96,7 +96,7 @@ CHAT = textwrap.dedent(
     refuse_outside_connections(setattr, lambda what: print("OUTSIDE", what, file=sys.stderr, flush=True))
     from conftest import HashEmbedder
     import rag.pipeline
-    rag.pipeline._load_embedder = lambda config: HashEmbedder()
+    rag.pipeline._load_embedder = lambda config, **_: HashEmbedder()
     from rag.cli import main
     sys.exit(main(sys.argv[1:]))
     """
@@ -127,7 +127,7 @@ def served(tmp_path_factory):
     corpus = write_corpus(home / "corpus")
     index_dir = home / "index"
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+        m.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
         assert main(["index", str(corpus), "--index-dir", str(index_dir)]) == 0
     secret = f"secret-{uuid.uuid4().hex}"
     (home / "secret.txt").write_text(secret, encoding="utf-8")
@@ -205,24 +205,52 @@ def test_chat_listens_on_loopback_only_by_default(served, capsys):
             pass
 
 
-def test_the_page_takes_no_upload(served):
-    """Gradio's upload endpoint exists on every page; this page takes no file, of any size."""
+def _upload(port: int, size: int) -> int:
+    """POST a file of `size` bytes to Gradio's upload endpoint; the HTTP status."""
     boundary = "renvoi-test-boundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.txt\"\r\n"
-            f"Content-Type: text/plain\r\n\r\n{'x' * 5000}\r\n--{boundary}--\r\n").encode()
-    conn = http.client.HTTPConnection("127.0.0.1", served["port"], timeout=30)
+            f"Content-Type: text/plain\r\n\r\n{'x' * size}\r\n--{boundary}--\r\n").encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("POST", "/gradio_api/upload", body=body,
                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         response = conn.getresponse()
-        status = response.status
         response.read()
+        return response.status
     finally:
         conn.close()
-    assert status in (403, 413), status
+
+
+def test_the_page_takes_no_upload_beyond_loopback_without_a_login(tmp_path, monkeypatch):
+    """Gradio's upload endpoint exists on every page; a page served beyond this machine
+    without a login takes no file, of any size (issue 21), and shows no file picker."""
+    from rag.pipeline import Renvoi
+    from ui.app import launch
+
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
+    corpus = write_corpus(tmp_path / "corpus")
+    renvoi = Renvoi.open(Config(index_dir=tmp_path / "index"), [corpus], progress=False, notify=lambda m: None)
     gradio_tmp = Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))
-    stored = [p for p in gradio_tmp.rglob("x.txt") if p.stat().st_size == 5000] if gradio_tmp.is_dir() else []
-    assert stored == []
+
+    def stored() -> set[Path]:  # uploads a loopback page of another test may have kept are not this page's
+        return {p for p in gradio_tmp.rglob("x.txt") if p.stat().st_size == 5000} if gradio_tmp.is_dir() else set()
+
+    before = stored()
+    port = _free_port()
+    demo = launch(renvoi, host="0.0.0.0", port=port, block=False)
+    try:
+        assert _upload(port, 5000) in (403, 413)
+        assert not any(getattr(b, "elem_id", None) in ("rv-files", "rv-folder") for b in demo.blocks.values())
+    finally:
+        demo.close()
+    assert stored() - before == set()
+
+
+def test_the_loopback_page_takes_files_up_to_the_limit_only(served):
+    """On this machine the page takes documents, each up to the per-file limit."""
+    assert _upload(served["port"], 5000) == 200
+    limit = Config().ingest.max_file_bytes
+    assert _upload(served["port"], limit + 1) in (403, 413)
 
 
 FILE_PATHS = [
@@ -296,7 +324,7 @@ def test_launch_sets_no_allowed_paths_and_no_share_link(monkeypatch, tmp_path):
 
 
 def test_indexing_and_asking_fetch_nothing(tmp_path, capsys, monkeypatch, no_network):
-    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config: HashEmbedder())
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
     corpus = write_corpus(tmp_path / "corpus")
     index_dir = tmp_path / "index"
     assert run(capsys, "inspect", "--json", corpus)[0] == 0

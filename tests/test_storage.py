@@ -92,3 +92,26 @@ def test_concurrent_publications_and_reads_never_fail(tmp_path):
         t.join()
     assert errors == []
     assert json.loads((storage.current(folder) / "a.json").read_text())["n"] >= 0
+
+
+def test_swapped_files_are_put_back_when_the_block_fails(tmp_path):
+    from rag.storage import swapped
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "kept.md").write_text("old", encoding="utf-8")
+    (folder / "gone.md").write_text("removed", encoding="utf-8")
+    new = tmp_path / "new.md"
+    new.write_text("new", encoding="utf-8")
+    changes = [(new, folder / "kept.md"), (new, folder / "added.md"), (None, folder / "gone.md")]
+    with pytest.raises(RuntimeError, match="update failed"):
+        with swapped(changes):
+            assert (folder / "kept.md").read_text(encoding="utf-8") == "new"
+            assert (folder / "added.md").exists() and not (folder / "gone.md").exists()
+            raise RuntimeError("update failed")
+    assert {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} == {"kept.md": "old",
+                                                                                "gone.md": "removed"}
+    with swapped(changes):
+        pass
+    assert {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} == {"kept.md": "new",
+                                                                                "added.md": "new"}

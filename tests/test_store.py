@@ -46,12 +46,10 @@ def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
     return folder
 
 
-def _ingest(paths):
-    """One document per file, one passage per non-empty line."""
-    from rag.files import discover
-
+def _ingest(files):
+    """One document per file (`SourceFile`s, as the index update passes them), one passage per non-empty line."""
     docs = []
-    for f in discover(paths).files:
+    for f in files:
         lines = [line for line in f.path.read_text(encoding="utf-8").splitlines() if line.strip()]
         docs.append(make_document(f.doc_id, lines))
     return docs, [p for d in docs for p in d.paragraphs]

@@ -3,6 +3,7 @@ and the served page driven by Chromium and by `gradio_client` (real seeds and mo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -11,6 +12,7 @@ import threading
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,10 +22,10 @@ import pytest
 from rag.config import ComposeConfig, Config
 from rag.index import Index
 from rag.pipeline import Renvoi
-from rag.records import Document, Footnote, Paragraph
-from ui.app import ANSWER_MODES, Chat, Session, check_settings, example_questions
+from rag.records import Document, Footnote, Paragraph, Section
+from ui.app import ANSWER_MODES, Chat, Session, check_settings, example_questions, question_placeholder, uploads_allowed
 
-from conftest import HashEmbedder
+from conftest import GLACIERS_ARTICLE, HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -99,11 +101,15 @@ def test_followup_passes_the_conversation_as_turns(chat):
 
 def test_empty_long_and_failing_questions_get_readable_messages(chat):
     s, _ = chat.ask("   ", Session(), 5, "extractive", False)
-    assert len(s.messages) == 1 and "Please type a question" in _text(s.messages[0]) and not s.turns
+    # said apart from the conversation, in the corpus's language while nothing was answered
+    assert s.messages == () and s.notice == "Écrivez d'abord une question." and not s.turns
+    english = replace(chat.renvoi.ask("Quels pays ont rejoint l'OTAN en 1999 ?"), language="en")
+    s, _ = chat.ask("", Session(answers=(english,)), 5, "extractive", False)
+    assert s.notice == "Please type a question first."  # the conversation's language
 
     long_q = "Quels pays ont rejoint l'OTAN en 1999 ? " + "x" * 300
     s, _ = chat.ask(long_q, Session(), 5, "extractive", False)
-    assert "truncated from 340 to 120 characters" in _text(s.messages[1])
+    assert "coupée de 340 à 120 caractères" in _text(s.messages[1])
     assert len(s.turns[0].question) == 120
 
     def boom(*args, **kwargs):
@@ -111,7 +117,7 @@ def test_empty_long_and_failing_questions_get_readable_messages(chat):
 
     chat.renvoi.ask = boom
     s, _ = chat.ask("Quels pays ?", Session(), 5, "extractive", False)
-    assert "could not be answered (RuntimeError: index &lt;gone&gt;)" in _text(s.messages[1])
+    assert "n&#x27;a pas pu être traitée (RuntimeError: index &lt;gone&gt;)" in _text(s.messages[1])
     assert "Traceback" not in _text(s.messages[1]) and not s.turns
 
 
@@ -133,11 +139,77 @@ def test_opening_sources(chat):
         assert "rv-panel-empty" in html and s3.shown == s.shown
 
 
-def test_example_questions_come_from_the_corpus():
+def test_example_questions_and_the_placeholder_come_from_the_corpus():
     doc = _doc()
     qs = example_questions([doc])
     assert qs[0] == "Qui a écrit « Géographies <b> », et quand ?"
-    assert qs[1] == "What is “Géographies <b>” about?"  # no sections: about the title
+    assert qs[1] == "Que disent les documents sur « Géographies <b> » ?"  # no sections: about the title
+    english = replace(doc, language="en", sections=(Section(1, "I. The Baltic states"), Section(2, "Night trains")))
+    assert example_questions([english]) == ["Who wrote “Géographies <b>”, and when?",
+                                            "What do the documents say about “Night trains”?"]
+    assert question_placeholder([english]) == "e.g. What do the documents say about “The Baltic states”?"
+    assert question_placeholder([doc, english, replace(doc, id="b")]).startswith("par ex. ")
+
+
+def test_cite_copies_the_reference_of_a_source_in_the_chosen_style(chat):
+    s, _ = chat.ask("Quels pays ont rejoint l'OTAN en 1999 ?", Session(), 5, "extractive", False)
+    assert 'class="rv-cite" href="#rv-cite-1-1"' in _text(s.messages[1])
+    text = chat.cite("rv-cite-1-1|1700000000000", s, "text")
+    assert "Jeanne Martin" in text and "Géographies <b>" in text and "¶ 1" in text and "https://ex.org/otan" in text
+    bibtex = chat.cite("rv-cite-1-1|1", s, "bibtex")
+    assert bibtex.startswith("@misc{martin2020") and "Exemple.fr" in bibtex
+    item = json.loads(chat.cite("rv-cite-1-1|1", s, "csl-json"))[0]
+    assert item["title"] == "Géographies <b>" and item["author"][0]["family"] == "Martin"
+    assert "unknown citation style 'apa'" in chat.cite("rv-cite-1-1|1", s, "apa")
+    assert chat.cite("rv-cite-9-9|1", s, "text") == ""
+
+
+def test_the_conversation_downloads_as_markdown_with_resolving_footnotes(chat):
+    assert chat.conversation_file(Session()) is None
+    s, _ = chat.ask("Quels pays ont rejoint l'OTAN en 1999 ?", Session(), 5, "extractive", False)
+    s, _ = chat.ask("Et le glacier du Rhône ?", s, 5, "extractive", False)
+    text = Path(chat.conversation_file(s)).read_text(encoding="utf-8")
+    assert "## Quels pays ont rejoint l'OTAN en 1999 ?" in text and "## Et le glacier du Rhône ?" in text
+    labels = set(re.findall(r"\[\^([^\]]+)\](?!:)", text))
+    assert labels and all(f"[^{label}]:" in text for label in labels)
+
+
+def test_documents_added_and_removed_through_the_page(tmp_path, monkeypatch):
+    import rag.pipeline
+
+    monkeypatch.setattr(rag.pipeline, "_load_embedder", lambda config, **_: HashEmbedder())
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "glaciers.md").write_text(GLACIERS_ARTICLE, encoding="utf-8")
+    renvoi = Renvoi.open(Config(index_dir=tmp_path / "index"), [corpus], progress=False, notify=lambda m: None)
+    chat = Chat(renvoi)
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "volcans.md").write_text("# Les volcans d'Auvergne\n\nPar Marie Dupuy, 5 mai 2022\n\n"
+                                      "## Le puy de Dôme\n\nLe puy de Dôme culmine à 1465 mètres et domine "
+                                      "la chaîne des Puys.\n", encoding="utf-8")
+    (given / "photo.png").write_bytes(b"\x89PNG")
+    progress = []
+    html = chat.add_files([given / "volcans.md", given / "photo.png"],
+                          on_progress=lambda done, total: progress.append((done, total)))
+    assert 'class="rv-report"' in html and "Les volcans d&#x27;Auvergne" in html and "Marie Dupuy" in html
+    assert re.search(r'rv-rep-sections">1: Le puy de Dôme<', html)
+    failed = re.findall(r'<p class="rv-rep-failed">(.*?)</p>', html)
+    assert len(failed) == 1 and "photo.png" in failed[0] and "unsupported file type" in failed[0]
+    assert progress and progress[-1][0] == progress[-1][1]
+    assert ("Les volcans d'Auvergne (volcans)", "volcans") in chat.document_choices()
+    assert "glaciers" in renvoi.documents  # nothing already indexed is lost
+
+    assert "Choose the documents" in chat.remove([])
+    assert "Removed volcans" in chat.remove(["volcans"])
+    assert "volcans" not in renvoi.documents and not [p for p in renvoi.passages if p.doc_id == "volcans"]
+    assert "at least one document" in chat.remove(["glaciers"])
+
+
+def test_uploads_are_open_on_loopback_or_behind_a_login_only():
+    assert uploads_allowed("127.0.0.1", None) and uploads_allowed("localhost", None)
+    assert uploads_allowed("0.0.0.0", ("ana", "s3cret"))
+    assert not uploads_allowed("0.0.0.0", None) and not uploads_allowed("192.168.1.10", None)
 
 
 def test_importing_the_cli_does_not_import_gradio():

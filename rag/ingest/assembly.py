@@ -2,7 +2,7 @@
 
 `build_document` runs the steps over a file's page blocks -- zones, furniture,
 roles, body, apparatus, metadata -- and records every block it leaves out with
-the reason. `ingest_paths` reads many files, turning an `IngestError` into an
+the reason. `ingest_paths` reads many files (`ingest_files` those already found), turning an `IngestError` into an
 `IngestIssue` and going on with the others; `citable_passages` lists what a
 citation may point to, `metadata_card` the sentence that describes a document.
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..files import DEFAULT_MAX_BYTES, discover, unsupported
+from ..files import DEFAULT_MAX_BYTES, SourceFile, discover, unsupported
 from ..messages import FALLBACK, SPOKEN, words
 from ..records import Document, Dropped, Paragraph
 from ..text import detect_language, note_calls, note_numbers
@@ -60,9 +60,16 @@ def ingest_paths(paths: Sequence[Path], *, follow_links: bool = False, max_bytes
     and the other files are still read; so is a file that vanishes meanwhile.
     """
     found = discover(list(paths), follow_links=follow_links, max_bytes=max_bytes)
+    corpus = ingest_files(found.files)
+    return Corpus(corpus.documents, tuple(IngestIssue(s.path, s.reason) for s in found.skipped) + corpus.issues)
+
+
+def ingest_files(files: Sequence[SourceFile]) -> Corpus:
+    """Read files already found (`rag.files.discover`), each into the document of its id;
+    a file that cannot be read is an issue and the others are still read."""
     documents: list[Document] = []
-    issues: list[IngestIssue] = [IngestIssue(s.path, s.reason) for s in found.skipped]
-    for source in found.files:
+    issues: list[IngestIssue] = []
+    for source in files:
         try:
             text, notice = read_file(source.path)
             doc = parse_document(source.path, text, doc_id=source.doc_id)

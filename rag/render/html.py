@@ -30,7 +30,7 @@ from ..records import Answer, Claim, Document, Footnote, Hit, Paragraph
 from .text import RELATED, citation_of, lead_in, notes_as_words, where, who, with_markers
 
 _URL = re.compile(r"https?://[^\s<>\"'«»]+")
-_KEY = re.compile(r"^(?:#?rv-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
+_KEY = re.compile(r"^(?:#?rv-)?(?:cite-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
 
 # Characters of a neighbouring paragraph shown in the context panel.
 CONTEXT_CHARS = 600
@@ -163,6 +163,12 @@ def _marker_link(turn: int, n: int, lang: str) -> str:
             f'title="{esc(words(lang)["open"])}">[{n}]</a></sup>')
 
 
+def _cite_link(key: str, lang: str) -> str:
+    """The "Cite" action of a source: a link the page's script turns into "copy its reference"."""
+    w = words(lang)
+    return f' <a class="rv-cite" href="#rv-cite-{key}" title="{esc(w["cite.title"])}">{esc(w["cite"])}</a>'
+
+
 def render_sources(answer: Answer, turn: int, lang: str) -> str:
     """The cited sources of an answer: marker, title, byline, place and notes; the quote
     too for a generated answer, whose claims are the model's words, not the quote."""
@@ -178,6 +184,7 @@ def render_sources(answer: Answer, turn: int, lang: str) -> str:
             f'<span class="rv-src-marker">[{c.marker}]</span> <span class="rv-src-title">{esc(d.title)}</span></a>',
             f' <span class="rv-src-byline">— {esc(byline(d))}</span>' if byline(d) else "",
             f' <span class="rv-src-where">— {esc(where(p, lang))}</span>',
+            _cite_link(source_key(turn, c.marker), lang),
             "" if quoted else f'<div class="rv-src-quote">« {esc(c.quote)} »</div>',
             f'<ul class="rv-fns">{notes}</ul>' if notes else "",
             "</li>",
@@ -198,7 +205,7 @@ def render_related(hits: Sequence[Hit], documents: dict[str, Document], turn: in
         items.append(
             f'<li class="rv-related-item"><a class="rv-open" href="#rv-{key}" title="{esc(w["open"])}">'
             f'<span class="rv-src-title">{esc(title)}</span></a>'
-            f' <span class="rv-src-where">— {esc(where(h.passage, lang))}</span>'
+            f' <span class="rv-src-where">— {esc(where(h.passage, lang))}</span>{_cite_link(key, lang)}'
             f'<div class="rv-src-quote">{esc(notes_as_words(h.best_sentence, h.passage, lang))}</div></li>'
         )
     if not items:
@@ -401,3 +408,50 @@ def render_panel(passage: Paragraph, document: Document, spans: Sequence[tuple[i
 
 def render_panel_placeholder(lang: str = "en") -> str:
     return f'<div class="rv-panel rv-panel-empty">{esc(words(lang)["placeholder"])}</div>'
+
+
+# ---------------------------------------------------------------- documents given to the page
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def render_parse_report(doc: Document) -> str:
+    """What reading a document found, as `renvoi inspect` shows it: title, authors, date,
+    language, sections, paragraphs, notes, and each block dropped with why."""
+    facts = [("title", doc.title), ("authors", ", ".join(doc.authors) or "—"), ("date", doc.date or "—"),
+             ("language", doc.language), ("format", doc.format),
+             ("sections", f"{len(doc.sections)}" + (": " + "; ".join(s.title for s in doc.sections[:8])
+                                                  + ("…" if len(doc.sections) > 8 else "") if doc.sections else "")),
+             ("paragraphs", str(len(doc.paragraphs))), ("notes", str(len(doc.footnotes))),
+             ("dropped", _count(len(doc.dropped), "block"))]
+    rows = "".join(f'<tr><th>{esc(k)}</th><td class="rv-rep-{k}">{esc(v)}</td></tr>' for k, v in facts)
+    dropped = "".join(f'<li><span class="rv-drop-text">{esc(_short(d.text))}</span> — '
+                      f'<span class="rv-drop-why">{esc(d.reason)}</span></li>' for d in doc.dropped)
+    return _one_line([
+        f'<details class="rv-report" data-doc="{esc(doc.id)}"><summary><span class="rv-rep-ok">✓</span> '
+        f'<span class="rv-rep-name">{esc(doc.id)}</span> — {esc(doc.title)}</summary>',
+        f'<table class="rv-rep-facts">{rows}</table>',
+        f'<ul class="rv-rep-dropped">{dropped}</ul>' if dropped else "",
+        "</details>",
+    ])
+
+
+def render_received(received: Sequence, documents: dict[str, Document], summary: str = "") -> str:
+    """The outcome of files given to the page (`records.Received`): the parse report of each
+    document read, one line naming each file that failed and why."""
+    parts = [f'<p class="rv-rep-summary">{esc(summary)}</p>'] if summary else []
+    for r in received:
+        doc = documents.get(r.doc_id) if r.doc_id else None
+        if r.problem is None and doc is not None:
+            parts.append(render_parse_report(doc))
+        else:
+            parts.append(f'<p class="rv-rep-failed"><span class="rv-rep-name">{esc(r.name)}</span>: '
+                         f'{esc(r.problem or "could not be read")}</p>')
+    return f'<div class="rv-received">{"".join(parts)}</div>'
