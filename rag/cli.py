@@ -223,10 +223,16 @@ def ask_cmd(
     reranker: str = RERANKER_OPT,
     verifier: str = VERIFIER_OPT,
     settings: Path = CONFIG_OPT,
+    output: str = typer.Option("text", "--format", help="text (for the terminal) or markdown (the answer with "
+                               "its markers, references and the documents' notes as footnotes, to keep)."),
 ) -> None:
     """Answer a question from the articles, citing paragraph and footnote for every claim."""
     from .render.json import answer_json
 
+    if output not in ASK_FORMATS:
+        raise ValueError(f"unknown --format {output!r}; allowed: {', '.join(ASK_FORMATS)}")
+    if output != "text" and (as_json or jsonl):
+        raise UserError(f"--format {output} and --json/--jsonl print different things: give one of them", code=2)
     config = _config(index_dir, model, settings, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model,
                      reranker=reranker, verifier=verifier)
     k = config.retrieval.k
@@ -247,10 +253,56 @@ def ask_cmd(
     if as_json:
         json.dump(answer_json(answer, r.documents), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
+    elif output == "markdown":
+        from .render.markdown import answer_markdown
+
+        sys.stdout.write(answer_markdown(answer, r.documents))
     else:
         from .render.terminal import print_answer
 
         print_answer(answer, r.documents)
+
+
+ASK_FORMATS = ("text", "markdown")
+
+
+@app.command("cite")
+def cite_cmd(
+    passage_id: str = typer.Argument(..., help="The passage, by the id `renvoi search` and `ask --json` give."),
+    style: str = typer.Option("text", "--style", help="text, markdown, bibtex or csl-json."),
+    lang: str = typer.Option(None, "--lang", help="Language of the reference's words and date (fr, en, de, es, "
+                             "it, pt). Default: your locale's when renvoi speaks it, else English."),
+    quote: str = typer.Option(None, "--quote", help="Cite this piece of the passage, as written, with the notes "
+                              "it calls. Default: the whole passage."),
+    index_dir: Path = INDEX_DIR_OPT,
+) -> None:
+    """Print the reference of a passage, to paste: title, authors, date, site, URL, place, quote and notes."""
+    from .index import Index, IndexError_
+    from .render.cite import check_lang, check_style, cite, passage_citation
+
+    check_style(style)
+    lang = check_lang(lang) if lang is not None else reader_language()
+    folder = _config(index_dir).index_dir
+    try:  # the index's records only: no model is loaded
+        index = Index.load(folder)
+    except IndexError_ as e:
+        raise UserError(f"{e} (renvoi index builds it)") from e
+    passage = index.passage(passage_id)
+    if passage is None:
+        raise UserError(f"no passage {passage_id!r} in the index {folder}; find passage ids with "
+                        '`renvoi search "QUESTION"`', code=2)
+    typer.echo(cite(passage_citation(passage, index.documents[passage.doc_id], quote), style, lang))
+
+
+def reader_language() -> str:
+    """The language of the reader's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) when renvoi
+    speaks it, else English."""
+    from babel.core import default_locale
+
+    from .messages import FALLBACK, SPOKEN
+
+    lang = (default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")) or "").split("_")[0]
+    return lang if lang in SPOKEN else FALLBACK
 
 
 @app.command("chat")

@@ -93,12 +93,32 @@ class IngestionScores:
 
 
 _MARKUP_START = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*|\[\^\d+\]:\s*)")
-_MARKUP = re.compile(r"`+|\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 
 
-def _plain(label_text: str) -> str:
-    """A Markdown document's label without the syntax it keeps (headings, bullets, emphasis)."""
-    return _MARKUP.sub("", _MARKUP_START.sub("", label_text))
+def _plain(label_text: str, markdown: bool = False) -> str:
+    """A label's text without the Markdown syntax some labels keep (headings, bullets, emphasis).
+
+    A Markdown document's labels are its source: read as CommonMark reads them (code
+    spans verbatim, backslash escapes, link text and autolinks, emphasis only where
+    it delimits), note calls `[^n]` left out; `__init__` in another document's
+    label is a name, not emphasis."""
+    if markdown:
+        return _markdown_text(_MARKUP_START.sub("", label_text))
+    return _MARKUP_START.sub("", label_text)
+
+
+def _markdown_text(source: str) -> str:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+
+    pieces: list[str] = []
+    for token in MarkdownIt("commonmark").use(footnote_plugin, always_match_refs=True).parse(source):
+        for child in token.children or ():
+            if child.type in ("text", "code_inline"):
+                pieces.append(child.content)
+            elif child.type in ("softbreak", "hardbreak", "footnote_ref"):
+                pieces.append(" ")
+    return " ".join("".join(pieces).split())
 
 
 def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Paragraph],
@@ -107,7 +127,7 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
     """Gold quotes (doc id, quote) found verbatim (normalised) in one passage or note of
     their document; content sentences of the labels found in the document's passages,
     contexts, section titles, title or notes; furniture blocks of four words or more
-    that a passage holds."""
+    that a passage holds (the metadata card, which renvoi writes, aside)."""
     by_doc: dict[str, list[str]] = {}
     for p in passages:
         by_doc.setdefault(p.doc_id, []).append(normalise(p.text))
@@ -124,13 +144,18 @@ def ingestion_scores(documents: Mapping[str, Document], passages: Sequence[Parag
         return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), lost_quotes=tuple(lost_quotes))
     def plain(lab: Label) -> str:
         doc = documents.get(lab.doc_id)
-        return _plain(lab.text) if doc is not None and doc.format == "markdown" else lab.text
+        return _plain(lab.text, markdown=doc is not None and doc.format == "markdown")
 
     sentences = [(lab.doc_id, s) for lab in labels if lab.label == "content"
                  for s in cut_sentences(plain(lab)) if len(s.split()) >= 2]
     lost = [s for doc_id, s in sentences if normalise(s) not in kept.get(doc_id, "")]
     furniture = [lab for lab in labels if lab.label == "furniture" and len(lab.text.split()) >= 4]
+    # the metadata card repeats the title renvoi read, which a page's navigation may show too
+    written = {}
+    for p in passages:
+        if p.kind != "meta":
+            written.setdefault(p.doc_id, []).append(normalise(p.text))
     leaked = [lab.text for lab in furniture
-              if any(normalise(plain(lab)) in t for t in by_doc.get(lab.doc_id, []))]
+              if any(normalise(plain(lab)) in t for t in written.get(lab.doc_id, []))]
     return IngestionScores(len(quotes), len(quotes) - len(lost_quotes), len(sentences), len(sentences) - len(lost),
                            len(furniture), len(leaked), tuple(lost_quotes), tuple(lost), tuple(leaked))

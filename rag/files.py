@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".docx")
-# Formats their reader opens from the file itself (a package, not text to decode).
-BINARY_SUFFIXES = (".docx",)
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".docx", ".pdf")
+# Formats their reader opens from the file itself (binary containers): `read_file` decodes nothing.
+BINARY_SUFFIXES = (".docx", ".pdf")
 # Files over this many bytes are skipped with a notice (Config can change it):
 # a book-length PDF is a few MB; 50 MB of text is rather a dump or a mistake.
 DEFAULT_MAX_BYTES = 50_000_000

@@ -201,6 +201,7 @@ class Index:
         self.faiss_passages, self.faiss_sentences = faiss_passages, faiss_sentences
         self.row = {p.id: i for i, p in enumerate(passages)}
         self._languages: tuple[str, ...] | None = None
+        self._background_rows: np.ndarray | None = None
 
     # -------------------------------------------------------- the read API
 
@@ -223,6 +224,17 @@ class Index:
     def vocabulary(self):
         """The BM25 terms of the corpus (a container of strings)."""
         return self.bm25.vocab_dict
+
+    def background(self, vector: np.ndarray, sample: int = 1024) -> tuple[float, float]:
+        """Mean and spread of a question's similarity to the corpus's sentences (a fixed
+        sample of them): how close this corpus comes to any question, against which a
+        sentence's own similarity is judged (embedders differ in how high they score)."""
+        if self._background_rows is None:
+            n = len(self.sentence_vectors)
+            rows = np.arange(n) if n <= sample else np.sort(np.random.default_rng(0).choice(n, sample, replace=False))
+            self._background_rows = np.asarray(self.sentence_vectors[rows], dtype=np.float32)
+        sims = self._background_rows @ np.asarray(vector, dtype=np.float32)
+        return float(sims.mean()), float(sims.std()) or 1e-6
 
     def sentences_of(self, passage_id: str) -> tuple[tuple[Sentence, ...], np.ndarray]:
         """The indexed sentences of a passage, with their offsets in its text, and their unit vectors."""

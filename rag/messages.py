@@ -2,8 +2,10 @@
 
 Renderers (`rag.render`) write every lead-in, notice, place name and label from
 here; the generative prompt takes its abstention sentence from here, so that a
-language model's "the documents do not answer" reads as renvoi's. A language
-without an entry falls back to English. Data and lookups only.
+language model's "the documents do not answer" reads as renvoi's. French,
+English, German, Spanish, Italian and Portuguese are written out; any other
+language falls back to English. Language names and dates come from Babel.
+Data and lookups only.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ FALLBACK = "en"
 
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
-        "answer": "D'après les articles :",
-        "abstain": "Les articles ne permettent pas de répondre à cette question.",
+        "answer": "D'après les documents :",
+        "answer.quoted": "D'après les documents (cités en {language}) :",
+        "abstain": "Les documents ne permettent pas de répondre à cette question.",
         "related": "Passages les plus proches (non cités) :",
         "says": "écrit", "answers": "répond", "asks": "demande", "note": "note", "colon": " :",
-        "small_talk": "Je réponds aux questions sur les articles en citant leurs paragraphes : posez-en une.",
+        "small_talk": "Je réponds aux questions sur les documents en citant leurs paragraphes : posez-en une.",
         "paragraph": "¶", "page": "p.",
-        "place.meta": "fiche de l'article", "place.bio": "biographie de l'auteur", "place.lead": "chapô",
+        "place.meta": "fiche du document", "place.bio": "biographie de l'auteur", "place.lead": "chapô",
         "place.comment": "commentaire",
         "sources": "Sources", "notes": "Notes", "no_date": "s.d.",
+        "quoted": "« {} »",
         "page.related": "Passages proches — non cités", "page.open": "Afficher ce paragraphe dans son contexte",
         "page.hits": "Passages retrouvés et leurs scores", "page.rank": "rang", "page.doc": "document",
         "page.where": "où", "page.fused": "fusionné", "page.dense": "dense", "page.bm25": "BM25",
@@ -37,15 +41,17 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "ci-dessus) pour lire le paragraphe cité dans son contexte.",
     },
     "en": {
-        "answer": "According to the articles (quoted in French):",
-        "abstain": "The articles do not answer this question.",
+        "answer": "According to the documents:",
+        "answer.quoted": "According to the documents (quoted in {language}):",
+        "abstain": "The documents do not answer this question.",
         "related": "Closest passages (not cited):",
         "says": "writes", "answers": "answers", "asks": "asks", "note": "note", "colon": ":",
-        "small_talk": "I answer questions about the articles, quoting their paragraphs: ask one.",
+        "small_talk": "I answer questions about the documents, quoting their paragraphs: ask one.",
         "paragraph": "¶", "page": "p.",
-        "place.meta": "article details", "place.bio": "author biography", "place.lead": "lead",
+        "place.meta": "document details", "place.bio": "author biography", "place.lead": "lead",
         "place.comment": "comment",
         "sources": "Sources", "notes": "Notes", "no_date": "n.d.",
+        "quoted": "“{}”",
         "page.related": "Related passages — not cited", "page.open": "Show this paragraph in context",
         "page.hits": "Retrieved passages and their scores", "page.rank": "rank", "page.doc": "document",
         "page.where": "where", "page.fused": "fused", "page.dense": "dense", "page.bm25": "BM25",
@@ -61,13 +67,99 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page.placeholder": "Click a marker [n] or a source under an answer (or pick one above) to read "
                             "the cited paragraph in its context.",
     },
+    "de": {
+        "answer": "Laut den Dokumenten:",
+        "answer.quoted": "Laut den Dokumenten (zitiert auf {language}):",
+        "abstain": "Die Dokumente beantworten diese Frage nicht.",
+        "related": "Nächstliegende Passagen (nicht zitiert):",
+        "says": "schreibt", "answers": "antwortet", "asks": "fragt", "note": "Anmerkung", "colon": ":",
+        "small_talk": "Ich beantworte Fragen zu den Dokumenten und zitiere ihre Absätze: Stellen Sie eine.",
+        "paragraph": "¶", "page": "S.",
+        "place.meta": "Angaben zum Dokument", "place.bio": "Biografie des Autors", "place.lead": "Vorspann",
+        "place.comment": "Kommentar",
+        "sources": "Quellen", "notes": "Anmerkungen", "no_date": "o. J.",
+        "quoted": "„{}“",
+        "page.related": "Verwandte Passagen — nicht zitiert", "page.open": "Diesen Absatz im Zusammenhang zeigen",
+        "page.empty": "Bitte zuerst eine Frage eingeben.",
+        "page.fallback": "Die geschriebene Antwort hatte kein überprüfbares Zitat: hier die wörtlichen Zitate.",
+        "page.generated": "Von einem Sprachmodell geschrieben; jeder Satz wurde an seinen Quellen geprüft.",
+    },
+    "es": {
+        "answer": "Según los documentos:",
+        "answer.quoted": "Según los documentos (citados en {language}):",
+        "abstain": "Los documentos no responden a esta pregunta.",
+        "related": "Pasajes más cercanos (no citados):",
+        "says": "escribe", "answers": "responde", "asks": "pregunta", "note": "nota", "colon": ":",
+        "small_talk": "Respondo preguntas sobre los documentos citando sus párrafos: haga una.",
+        "paragraph": "¶", "page": "p.",
+        "place.meta": "ficha del documento", "place.bio": "biografía del autor", "place.lead": "entradilla",
+        "place.comment": "comentario",
+        "sources": "Fuentes", "notes": "Notas", "no_date": "s. f.",
+        "quoted": "«{}»",
+        "page.related": "Pasajes relacionados — no citados", "page.open": "Mostrar este párrafo en su contexto",
+        "page.empty": "Escriba primero una pregunta.",
+        "page.fallback": "La respuesta redactada no tenía ninguna cita verificable: estas son las citas exactas.",
+        "page.generated": "Redactado por un modelo de lenguaje; cada frase se verificó en sus fuentes.",
+    },
+    "it": {
+        "answer": "Secondo i documenti:",
+        "answer.quoted": "Secondo i documenti (citati in {language}):",
+        "abstain": "I documenti non rispondono a questa domanda.",
+        "related": "Passaggi più vicini (non citati):",
+        "says": "scrive", "answers": "risponde", "asks": "chiede", "note": "nota", "colon": ":",
+        "small_talk": "Rispondo a domande sui documenti citandone i paragrafi: fatene una.",
+        "paragraph": "¶", "page": "p.",
+        "place.meta": "scheda del documento", "place.bio": "biografia dell'autore", "place.lead": "occhiello",
+        "place.comment": "commento",
+        "sources": "Fonti", "notes": "Note", "no_date": "s.d.",
+        "quoted": "«{}»",
+        "page.related": "Passaggi correlati — non citati", "page.open": "Mostra questo paragrafo nel contesto",
+        "page.empty": "Scrivere prima una domanda.",
+        "page.fallback": "La risposta scritta non aveva citazioni verificabili: ecco le citazioni esatte.",
+        "page.generated": "Scritto da un modello linguistico; ogni frase è stata verificata sulle sue fonti.",
+    },
+    "pt": {
+        "answer": "Segundo os documentos:",
+        "answer.quoted": "Segundo os documentos (citados em {language}):",
+        "abstain": "Os documentos não respondem a esta pergunta.",
+        "related": "Passagens mais próximas (não citadas):",
+        "says": "escreve", "answers": "responde", "asks": "pergunta", "note": "nota", "colon": ":",
+        "small_talk": "Respondo a perguntas sobre os documentos citando os seus parágrafos: faça uma.",
+        "paragraph": "¶", "page": "p.",
+        "place.meta": "ficha do documento", "place.bio": "biografia do autor", "place.lead": "lide",
+        "place.comment": "comentário",
+        "sources": "Fontes", "notes": "Notas", "no_date": "s.d.",
+        "quoted": "“{}”",
+        "page.related": "Passagens relacionadas — não citadas", "page.open": "Mostrar este parágrafo no contexto",
+        "page.empty": "Escreva primeiro uma pergunta.",
+        "page.fallback": "A resposta redigida não tinha nenhuma citação verificável: eis as citações exatas.",
+        "page.generated": "Redigido por um modelo de linguagem; cada frase foi verificada nas suas fontes.",
+    },
 }
+SPOKEN = tuple(MESSAGES)
+
+# The languages renvoi has words in (those a reader can choose, e.g. `cite --lang`).
+LANGUAGES = tuple(MESSAGES)
+# Each table completed by English, once.
+_TABLES = {lang: {**MESSAGES[FALLBACK], **table} for lang, table in MESSAGES.items()}
 
 
 def words(lang: str) -> dict[str, str]:
-    """The message table of `lang`, English when renvoi does not speak it."""
-    return MESSAGES.get(lang) or MESSAGES[FALLBACK]
+    """The message table of `lang`: its own words, English where it has none."""
+    own = MESSAGES.get(lang)
+    return {**MESSAGES[FALLBACK], **own} if own is not None else MESSAGES[FALLBACK]
 
 
-def say(lang: str, key: str) -> str:
-    return words(lang)[key]
+def say(lang: str, key: str, **values) -> str:
+    text = words(lang)[key]
+    return text.format(**values) if values else text
+
+
+def language_name(code: str, lang: str) -> str:
+    """The name of language `code` in language `lang` ("allemand", "German"), from Babel."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang).languages.get(code) or code
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(FALLBACK).languages.get(code) or code

@@ -169,7 +169,7 @@ class Renvoi:
         if query.small_talk:
             return query
         vector = np.asarray(self.embedder.embed_queries([query.resolved])[0], dtype=np.float32)
-        return replace(query, vector=vector)
+        return replace(query, vector=vector, background=self.index.background(vector))
 
     def search(self, question: str | Query, k: int | None = None, mode: str = "hybrid",
                query_vec=None, rerank: bool | None = None) -> list[Hit]:

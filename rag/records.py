@@ -27,8 +27,11 @@ PASSAGE_KINDS = (*BODY_KINDS, "lead", "bio", "meta", "comment")
 # rebuilt (it is part of the corpus hash). Here, not in rag/ingest/, because
 # answering from a built index must not import the parser. 2: closing datelines;
 # 3: a wrapped note call after another stays in its paragraph; 4: note calls by offset;
-# 5: a body paragraph naming the title and a year stays a paragraph (not a citation line).
-PARSER_VERSION = 5
+# 5: a body paragraph naming the title and a year stays a paragraph (not a citation line);
+# 6: HTML pages that are not news articles read by their block structure (rag.ingest.html_structure);
+# 7: Markdown and laid-out plain text read by their structure (ingest/markdown.py, ingest/plaintext.py),
+#    PDF read from its glyphs (ingest/pdf.py).
+PARSER_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,9 @@ class Query:
     unknown_years: tuple[str, ...] = ()
     small_talk: bool = False
     vector: Any = field(default=None, compare=False, repr=False)  # numpy (dim,), set by the pipeline
+    # Mean and spread of its similarity to the corpus's sentences, set by the pipeline:
+    # a sentence's similarity is judged against them, whatever the embedder's scale.
+    background: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

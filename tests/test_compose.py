@@ -70,7 +70,7 @@ def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
     a = answer("Quels pays ont rejoint l'OTAN en 1999 ?", renvoi)
     assert not a.abstained and a.status == "answered" and a.language == "fr"
     check_answer(a, renvoi.documents)
-    assert text(a, renvoi).startswith("D'après les articles")
+    assert text(a, renvoi).startswith("D'après les documents")
     first = a.citations[0]
     assert first.passage.id == "art:p1" and "1999" in first.quote
     assert [f.number for f in first.footnotes] == [3]
@@ -93,7 +93,7 @@ def test_answer_quotes_the_answering_sentence_with_its_footnote(renvoi):
 
 def test_english_question_gets_an_english_lead_in(renvoi):
     a = answer("When does the Paris-Vienne night train line reopen?", renvoi)
-    assert text(a, renvoi).startswith("According to the articles")
+    assert text(a, renvoi).startswith("According to the documents")
     check_answer(a, renvoi.documents)
     # English punctuation around the French quote; French keeps its space before the colon
     assert "Jeanne Martin writes: « " in text(a, renvoi) and " : « " not in text(a, renvoi)
@@ -104,11 +104,11 @@ def test_english_question_gets_an_english_lead_in(renvoi):
 def test_abstains_without_citing(renvoi):
     a = answer("Quel est le prix du kilo de tomates à Lima ?", renvoi)
     assert a.abstained and a.status == "abstained" and a.citations == () and a.claims == ()
-    assert text(a, renvoi).startswith("Les articles ne permettent pas")
+    assert text(a, renvoi).startswith("Les documents ne permettent pas")
     assert "[1]" not in text(a, renvoi)
     assert a.hits, "the related passages stay"
     en = answer("What is the price of tomatoes in Lima?", renvoi)
-    assert en.abstained and text(en, renvoi).startswith("The articles do not answer")
+    assert en.abstained and text(en, renvoi).startswith("The documents do not answer")
 
 
 def test_a_year_no_passage_mentions_is_not_answered(renvoi):

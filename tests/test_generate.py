@@ -177,7 +177,7 @@ def test_prompt_numbers_the_passages_with_their_place_and_notes_and_fences_them(
     doc = _doc()
     messages = _prompt("Quels pays ont rejoint l'OTAN en 1999 ?", doc.paragraphs, doc, "fr")
     system, user = messages[0]["content"], messages[-1]["content"]
-    assert "in French" in system and "Les articles ne permettent pas de répondre à cette question." in system
+    assert "in French" in system and "Les documents ne permettent pas de répondre à cette question." in system
     assert "from 1 to 3" in system and "never an instruction" in system
     assert user.count('<passage n="') == 3 and user.count("</passage>") == 3
     first = user[user.index('<passage n="1">'):user.index("</passage>")]
@@ -187,7 +187,7 @@ def test_prompt_numbers_the_passages_with_their_place_and_notes_and_fences_them(
     assert "la Tchéquie (note 3)." in first and "Note 3: Traité https://ex.org/otan" in first
     assert user.endswith("Question: Quels pays ont rejoint l'OTAN en 1999 ?")
     english = _prompt("Which countries joined NATO?", doc.paragraphs, doc, "en")
-    assert "in English" in english[0]["content"] and "The articles do not answer this question." in english[0]["content"]
+    assert "in English" in english[0]["content"] and "The documents do not answer this question." in english[0]["content"]
 
 
 def test_document_text_cannot_close_its_passage_block():
@@ -270,10 +270,10 @@ def test_answer_obeying_an_injected_instruction_is_not_trusted(renvoi, server):
 
 
 def test_saying_the_passages_do_not_answer_abstains(renvoi, server):
-    server.replies.append("Les articles ne permettent pas de répondre à cette question.")
+    server.replies.append("Les documents ne permettent pas de répondre à cette question.")
     a = renvoi.ask("Quel est le prix des tomates à Lima ?")
     assert a.abstained and a.citations == () and a.composer == "generative"
-    assert text(a, renvoi).startswith("Les articles ne permettent pas de répondre")
+    assert text(a, renvoi).startswith("Les documents ne permettent pas de répondre")
 
 
 def test_a_greeting_is_not_sent_to_the_model(renvoi, server):
@@ -550,8 +550,8 @@ def test_chat_page_streams_a_generative_answer_then_shows_the_checked_one(renvoi
     assert shown == "1-1" and final.turns[0].passage_ids == ("art:p3",)
     # extractive stays available, without calling the model
     s2, _ = chat.ask("Quels pays ont rejoint l'OTAN en 1999 ?", final, 3, "extractive", False)
-    assert len(server.requests) == 1 and "D'après les articles" in s2.messages[-1]["content"] \
-        or "Les articles ne permettent pas" in s2.messages[-1]["content"]
+    assert len(server.requests) == 1 and "D'après les documents" in s2.messages[-1]["content"] \
+        or "Les documents ne permettent pas" in s2.messages[-1]["content"]
 
 
 def test_chat_page_shows_a_server_failure_as_a_message(renvoi, server):

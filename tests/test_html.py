@@ -50,7 +50,7 @@ QUOTIDIEN = """\
 
 def test_html_page_main_content_and_metadata(tmp_path):
     doc = ingest_text(tmp_path, "velo-cargo.html", QUOTIDIEN)
-    assert doc.title == "Le vélo-cargo conquiert les artisans lyonnais"
+    assert doc.title == "Le vélo-cargo conquiert les artisans lyonnais" and doc.format == "html"
     assert doc.authors == ("Claire Duval",)
     assert doc.date == "2023-05-14"
     assert doc.site == "Le Quotidien du Rhône"
@@ -256,6 +256,30 @@ def test_near_empty_html_is_a_one_line_issue(tmp_path):
     assert [d.id for d in corpus.documents] == ["good"]
     lines = {Path(i.path).name: f"{i.path}: {i.message}" for i in corpus.issues}
     assert set(lines) == {"shell.html", "blank.htm"}
-    assert lines["shell.html"].endswith("shell.html: no paragraph of article text found")
+    # not an article (nothing says so): read by its structure, where all it shows is navigation and footer
+    assert lines["shell.html"].endswith("shell.html: no paragraph of text found (2 blocks of page furniture left out)")
     assert lines["blank.htm"].endswith("blank.htm: no text found")
     assert all("\n" not in line for line in lines.values())
+
+
+def test_article_paragraphs_cut_by_the_extractor_are_made_whole_again(tmp_path):
+    # Text held directly in a <div> comes out of trafilatura cut at its inline elements, with spaces lost;
+    # a link inside <code> is moved to the end of its paragraph. The page's own blocks make them whole.
+    doc = ingest_text(tmp_path, "kali.html", (
+        '<html lang="fr"><head><title>Kali Linux</title><meta name="author" content="Jo Martin">'
+        '<meta property="article:published_time" content="2024-01-02"></head><body><article><h1>Kali Linux</h1>'
+        '<div class="texte"><strong>Kali Linux</strong> est une distribution fondée sur Debian pour les tests '
+        'd\'intrusion, maintenue par OffSec. Elle fournit <a href="/tools">des centaines d\'outils</a> pour le '
+        '<code>pentest</code>, et l\'on peut écrire à <a href="mailto:devel@kali.org">devel@kali.org</a> pour '
+        "obtenir de l'aide.</div>"
+        "<p>L'administrateur des listes est <code>&lt;<a href=\"mailto:listmaster@lists.debian.org\">"
+        "listmaster@lists.debian.org</a>&gt;</code>, vous pouvez l'utiliser en cas de problème avec un abonnement."
+        "</p></article></body></html>"
+    ))  # fmt: skip
+    assert doc.title == "Kali Linux" and doc.authors == ("Jo Martin",)
+    assert texts(doc) == [
+        "Kali Linux est une distribution fondée sur Debian pour les tests d'intrusion, maintenue par OffSec. Elle "
+        "fournit des centaines d'outils pour le pentest, et l'on peut écrire à devel@kali.org pour obtenir de l'aide.",
+        "L'administrateur des listes est <listmaster@lists.debian.org>, vous pouvez l'utiliser en cas de problème "
+        "avec un abonnement.",
+    ]

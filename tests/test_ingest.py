@@ -455,17 +455,19 @@ def test_bad_files_are_reported_and_others_still_read(tmp_path):
     (tmp_path / "image.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
     (tmp_path / "rules.md").write_text("---\n\n***\n\n# Titre seul\n", encoding="utf-8")
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "slides.key").write_bytes(b"PK\x03\x04")
     missing = tmp_path / "nowhere.txt"
-    corpus = ingest_paths([tmp_path, missing, tmp_path / "notes.pdf"])
+    corpus = ingest_paths([tmp_path, missing, tmp_path / "slides.key"])
     assert [d.id for d in corpus.documents] == ["good"]
     messages = {Path(i.path).name: i.message for i in corpus.issues}
-    assert set(messages) == {"empty.txt", "blank.md", "image.html", "rules.md", "nowhere.txt", "notes.pdf"}
+    assert set(messages) == {"empty.txt", "blank.md", "image.html", "rules.md", "nowhere.txt", "notes.pdf", "slides.key"}
     assert messages["empty.txt"] == "empty file"
     assert messages["blank.md"] == "empty file"
     assert "binary file" in messages["image.html"]
     assert "no paragraph" in messages["rules.md"]
     assert "no such file or folder" in messages["nowhere.txt"]
-    assert "unsupported file type '.pdf'" in messages["notes.pdf"] and ".html" in messages["notes.pdf"]
+    assert "unsupported file type '.key'" in messages["slides.key"] and ".html" in messages["slides.key"]
+    assert "not a readable PDF" in messages["notes.pdf"]
     for issue in corpus.issues:
         assert "\n" not in issue.message and Path(issue.path).parent == tmp_path
 

@@ -129,7 +129,7 @@ def test_abstention_reads_as_one_and_sets_related_passages_apart():
     doc = _doc()
     a = _abstention(doc)
     html = render_answer(a, 3, {doc.id: doc})
-    assert '<div class="rv-abstain" role="status">The articles do not answer this question.</div>' in html
+    assert '<div class="rv-abstain" role="status">The documents do not answer this question.</div>' in html
     related = re.search(r'<div class="rv-related">.*</div>', html).group(0)
     assert "not cited" in related and "Les trains de nuit reviennent en Europe." in related
     assert 'href="#rv-3-r1"' in related

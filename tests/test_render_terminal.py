@@ -36,14 +36,14 @@ def test_sources_name_the_paragraph_or_the_part_and_list_notes():
     assert "[1] Géographies — Jeanne Martin, 2020-01-02 — I. Partie, ¶ 2  (art:p2)" in out
     assert "note 3: https://ex.org/otan" in out
     # the metadata card is cited as what it is, not by its internal kind
-    assert "— article details  (art:meta)" in out and "— meta " not in out
+    assert "— document details  (art:meta)" in out and "— meta " not in out
 
 
 def test_hits_show_where_each_passage_stands():
     doc, body, card = _doc()
     hits = [Hit(1, body, 0.9, 0.8, 2.0, body.text), Hit(2, card, 0.5, 0.4, 1.0, card.text)]
     out = _printed(print_hits, hits, {doc.id: doc})
-    assert "Géographies — I. Partie — ¶ 2" in out and "Géographies — article details" in out
+    assert "Géographies — I. Partie — ¶ 2" in out and "Géographies — document details" in out
     # the note the best sentence calls is shown with it, once
     assert out.count("note 3: https://ex.org/otan") == 1
 

@@ -88,7 +88,8 @@ def test_the_stages_keep_to_their_layers():
     for composer in ("rag.compose.extractive", "rag.compose.generative", "rag.compose.verify"):
         reached = _reach(graph, composer)
         assert not reached & {"rag.index", "rag.pipeline", "rag.retrieve", "rag.embed", "rag.ingest"}, composer
-    for renderer in ("rag.render.text", "rag.render.html", "rag.render.json", "rag.render.terminal"):
+    for renderer in ("rag.render.text", "rag.render.html", "rag.render.json", "rag.render.terminal",
+                     "rag.render.markdown", "rag.render.cite"):
         reached = _reach(graph, renderer)
         assert not reached & {"rag.index", "rag.pipeline", "rag.retrieve", "rag.compose", "rag.embed"}, renderer
     for leaf in ("rag.records", "rag.config", "rag.storage", "rag.files", "rag.messages"):

@@ -91,7 +91,7 @@ def test_followup_passes_the_conversation_as_turns(chat):
     (turn,) = second
     assert turn.question == "Quels pays ont rejoint l'OTAN en 1999 ?"
     assert turn.resolved == turn.question and turn.passage_ids == ("art:p1",)
-    assert turn.answer.startswith("D'après les articles")
+    assert turn.answer.startswith("D'après les documents")
     assert len(s2.turns) == 2 and len(s2.messages) == 4
     assert 'href="#rv-2-1"' in _text(s2.messages[-1])  # markers of the second answer open its own sources
 

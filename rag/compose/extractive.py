@@ -51,6 +51,7 @@ class Candidate:
     score: float  # what selection ranks by
     vector: np.ndarray
     support: float = 0.0  # how well it answers, whatever its form: what abstention looks at
+    dense: float = 0.0  # its similarity to the question alone
 
     @property
     def passage(self) -> Paragraph:
@@ -90,7 +91,7 @@ def candidates(query: Query, evidence: Sequence[Evidence], settings: ComposeConf
                 support, score = support + adjust, score + adjust
             if sentence.text.rstrip(" »\"'").endswith("?") or e.passage.kind == "question":
                 score -= settings.question_penalty
-            out.append(Candidate(e, sentence, pos, e.hit.rank, score, e.vectors[pos], support))
+            out.append(Candidate(e, sentence, pos, e.hit.rank, score, e.vectors[pos], support, float(sims[pos])))
     return out
 
 
@@ -127,6 +128,14 @@ def abstention_bar(question_lang: str, passage_lang: str, settings: ComposeConfi
     return settings.abstain_below - margin
 
 
+def standing(c: Candidate, query: Query) -> float:
+    """How far the candidate's support stands above the question's similarity to the
+    corpus at large, in spreads of that similarity (a z-score): comparable across
+    corpora, languages and embedders, unlike the similarity itself."""
+    mean, spread = query.background
+    return (c.support - mean) / spread
+
+
 def called_footnotes(spans: Sequence[Span], passage: Paragraph, document: Document) -> tuple[Footnote, ...]:
     """The notes of `passage` called inside the quoted spans, in number order."""
     numbers = sorted({c.number for c in passage.calls for s in spans if s.start <= c.start and c.end <= s.end})
@@ -142,13 +151,14 @@ def footnotes_for(spans: Sequence[Span], passage: Paragraph, document: Document)
 
 
 def attribution(passage: Paragraph, document: Document) -> Attribution | None:
-    """Who says what `passage` holds: an interview turn's speaker, else the document's author."""
-    if passage.kind == "meta":
-        return None
-    if passage.speaker:
+    """Who says what `passage` holds, only where it is true: an interview turn's speaker,
+    or the document's author for its body text; a biography, a lead or the metadata
+    card is nobody's words, and a document without an author has none."""
+    if passage.speaker and passage.kind in ("question", "answer"):
         return Attribution(passage.speaker, "speaker", asks=passage.kind == "question")
-    who = ", ".join(document.authors) or document.site or document.title
-    return Attribution(who, "author")
+    if passage.kind == "text" and document.authors:
+        return Attribution(", ".join(document.authors), "author")
+    return None
 
 
 def span_of(passage: Paragraph, sentence: Sentence) -> Span:

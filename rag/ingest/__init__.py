@@ -5,7 +5,10 @@ paragraphs of a markdown or hard-wrapped text, single lines of a text dump of
 a web page (`blocks`), or the main content and reader comments trafilatura
 extracts from an HTML page, with its metadata and the notes it links its note
 calls to, the page's own block elements read with lxml when trafilatura finds
-no article (`html`; nothing is ever fetched). The blocks are split into zones
+no article (`html`; nothing is ever fetched). An HTML page that is not a news
+article or blog post is read by its block structure instead
+(`html_structure`, a `structured.Parsed` that `structured.assemble` makes a
+`Document`). The blocks are split into zones
 -- article, notes, author biography, reader comments -- by their headings or
 labels (`zones`); the article zone goes through the furniture classifier
 (`furniture`); the kept blocks are given roles -- title, dateline and byline,
@@ -14,6 +17,12 @@ page-break splits rejoined, pull quotes dropped, sections from headings,
 interview turns typed, footnote calls recorded (`body`). Notes and comments
 are parsed into `Footnote` and `Comment` records (`apparatus`); dates are
 found and written out by `dates`; `assembly` runs it all.
+
+Markdown (`markdown`) and plain text laid out for reading -- hard-wrapped
+prose, manual pages, pandoc's plain output (`plaintext`) -- state their
+structure: their readers return a `structured.Parsed`, which
+`structured.assemble` turns into a `Document`; a .txt that is a web page's
+text dump (`plaintext.looks_like_page_dump`) is read as a page.
 
 It does not embed, index or search, and never special-cases a site: every rule
 is a pattern of articles in general. Errors a user can fix raise `IngestError`

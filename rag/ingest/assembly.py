@@ -24,7 +24,11 @@ from .dates import english_date, find_date, french_date
 from .decode import IngestError, read_file
 from .docx import read_docx
 from .furniture import classify, main_region
-from .html import PageMeta, read_html
+from .html import PageMeta, parse_page, read_html
+from .html_structure import article_like, parse_html
+from .markdown import read_markdown
+from .pdf import read_pdf
+from .plaintext import looks_like_page_dump, read_plaintext
 from .roles import Draft, assign_roles, bio_author, bio_like, citation_site, closing_datelines, split_names
 from .structured import Parsed, assemble
 from .zones import block_zones
@@ -87,38 +91,60 @@ def parse_document(path: Path, text: str, doc_id: str | None = None) -> Document
     if suffix in (".html", ".htm", ".xhtml"):
         return replace(_html_document(path, text, doc_id), format="html")
     if suffix == ".docx":  # read from the file itself: `text` is not used
-        return _structured_document(path, doc_id, read_docx(path))
-    if suffix in (".txt", ".md", ".markdown"):
+        return _structured(path, doc_id, read_docx(path))
+    if suffix == ".pdf":  # likewise
+        return _structured(path, doc_id, read_pdf(path))
+    if suffix in (".md", ".markdown"):
+        return _structured(path, doc_id, read_markdown(text))
+    if suffix == ".txt" and not looks_like_page_dump(text):
+        return _structured(path, doc_id, read_plaintext(text))
+    if suffix == ".txt":  # a web page's text dump: the page reading
         blocks, meta = text_blocks(text), PageMeta()
         plain = not any(b.heading for b in blocks)
     else:
         raise IngestError(path, unsupported(suffix))
     doc = build_document(doc_id, str(path), blocks, meta, detect_headings=plain)
-    return replace(doc, format="markdown" if suffix in (".md", ".markdown") else "text")
+    return replace(doc, format="text")
 
 
-def _structured_document(path: Path, doc_id: str, parsed: Parsed) -> Document:
-    """A document whose format states its structure (see `rag.ingest.structured`)."""
+def _structured(path: Path, doc_id: str, parsed: Parsed) -> Document:
+    """The document of a file whose reader states its structure (`rag.ingest.structured`)."""
     try:
         return assemble(doc_id, str(path), parsed)
+    except IngestError:
+        raise
     except ValueError as e:
         raise IngestError(path, str(e)) from None
 
 
 def _html_document(path: Path, html: str, doc_id: str) -> Document:
-    """An HTML page: trafilatura's main content, or the page's own blocks when that yields no paragraph."""
+    """An HTML page: read by its block structure (`html_structure`), unless it is a news article or blog
+    post, read as an article: trafilatura's main content, or the page's own blocks when that yields no
+    paragraph."""
     try:
-        page = read_html(html, missing_notes)
+        root = parse_page(html)
+        article = article_like(root)
+        if not article:
+            parsed = parse_html(root)
+        else:
+            page = read_html(html, missing_notes)
     except ValueError as e:
         raise IngestError(path, str(e)) from None
+    if not article:
+        try:
+            return assemble(doc_id, str(path), parsed)
+        except ValueError:
+            n = len(parsed.dropped)  # a page of nothing but furniture, or of nothing at all
+            left_out = f" ({n} block{'s' * (n > 1)} of page furniture left out)"
+            raise IngestError(path, f"no paragraph of text found{left_out}" if n else "no text found") from None
     if page.blocks:
         try:
             doc = build_document(doc_id, str(path), page.blocks, page.meta)
         except IngestError:
             pass  # trafilatura kept nothing the article reading accepts: read the whole page instead
         else:
-            return replace(doc, dropped=page.removed + doc.dropped)
-    return build_document(doc_id, str(path), page.page_blocks, page.meta)
+            return replace(doc, dropped=page.removed + doc.dropped, format="html")
+    return replace(build_document(doc_id, str(path), page.page_blocks, page.meta), format="html")
 
 
 def citable_passages(doc: Document) -> list[Paragraph]:

@@ -21,11 +21,13 @@ class IngestError(ValueError):
 
 def read_file(path: Path) -> tuple[str, str | None]:
     """The file's text and, when it was not UTF-8, a notice saying how it was decoded
-    ("" for a format whose reader opens the file itself, such as .docx)."""
+    (no text for a binary format such as PDF or DOCX, which its reader opens itself)."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise IngestError(path, unsupported(path.suffix))
-    if path.suffix.lower() in BINARY_SUFFIXES:
-        return "", None  # its reader opens the file itself (`parse_document`)
+    if path.suffix.lower() in BINARY_SUFFIXES:  # its reader opens it (rag.ingest.assembly.parse_document)
+        if not path.is_file():
+            raise IngestError(path, "vanished while being read")
+        return "", None
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -1,8 +1,9 @@
 """Read an HTML page into page blocks (`Block`) and its metadata.
 
 The page is parsed with lxml; trafilatura extracts its main content and reader
-comments (the TEI-like XML it returns is read back into blocks) and its
-metadata, completed from what the page declares in its head and JSON-LD. The
+comments (the TEI-like XML it returns is read back into blocks; a paragraph it
+cut at its inline elements is made whole again from the page's own blocks) and
+its metadata, completed from what the page declares in its head and JSON-LD. The
 page's own block elements, read with lxml, are kept as the fallback for when
 trafilatura finds no article. Notes the page links its note calls to
 (`<a href="#fn1">`) are read as `Footnote`s. Class names and roles become block
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from ..records import Dropped, Footnote
-from ..text import normalize_for_match, words
+from ..text import fold, normalize_for_match, words
 from .blocks import Block
 from .dates import find_date
 
@@ -98,7 +99,7 @@ def read_html(
     notes section of the page that trafilatura left out (finding one takes the
     zones, `apparatus.missing_notes`); they follow the kept blocks.
     """
-    root = _parse_html(html)
+    root = parse_page(html)
     page_blocks = _page_blocks(root)
     declared = _declared_meta(root)
     notes, note_keys = _linked_notes(root)
@@ -115,6 +116,7 @@ def read_html(
     if not any(not b.heading for b in main):
         return HtmlPage(meta, (), tuple(page_blocks))
     page_keys = [normalize_for_match(b.text) for b in page_blocks]
+    main = _rejoin_fragments(main, page_blocks)
     main = _with_page_hints(main, page_blocks, page_keys)
     main += missing_notes(main, page_blocks, notes)
     comments = [b for b in page_blocks if "comment" in b.hints]
@@ -199,7 +201,7 @@ def _names(value) -> list[str]:
     return []
 
 
-def _parse_html(html: str):
+def parse_page(html: str):
     """The page's lxml tree; ValueError when lxml cannot make one."""
     import lxml.html  # local: only HTML input needs it
 
@@ -520,6 +522,55 @@ def _with_page_hints(blocks: list[Block], page_blocks: Sequence[Block], keys: Se
             continue
         run = None if same else _run_of(key, keys)
         out.extend(page_blocks[i] for i in run) if run else out.append(b)
+    return out
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", fold(text))
+
+
+def _rejoin_fragments(blocks: list[Block], page_blocks: Sequence[Block]) -> list[Block]:
+    """Trafilatura's blocks, where it cut a page's paragraph, made whole again from the page.
+
+    Text that a page holds directly in a <div> comes out of trafilatura cut at
+    its links, code and emphasis ("It ships" / "hundreds of tools" / "for"),
+    with spaces lost ("Kali Linuxis a"), and a link inside <code> is moved to
+    the end of its paragraph ("est <, vous pouvez… listmaster@…>"). Consecutive
+    blocks whose texts all lie in one block of the page (or hold its letters in
+    another order), and make (nearly) all of it, are that page block.
+    """
+    page = [_squashed(b.text) for b in page_blocks]
+    hosts: list[int | None] = []
+    cursor = 0
+    for b in blocks:
+        key = _squashed(b.text)
+        host = None
+        if key and not b.heading:
+            host = next((j for j in range(cursor, len(page)) if not page_blocks[j].heading and key in page[j]), None)
+            if host is None:  # the same letters in another order: a link's text moved to the end of its paragraph
+                letters = sorted(key)
+                host = next((j for j in range(cursor, min(len(page), cursor + 50))
+                             if len(page[j]) == len(key) and sorted(page[j]) == letters), None)  # fmt: skip
+            if host is not None and len(key) >= 20:
+                cursor = host  # blocks come in the page's order; a short one may be found anywhere
+        hosts.append(host)
+    out: list[Block] = []
+    k = 0
+    while k < len(blocks):
+        host = hosts[k]
+        m = k + 1
+        while host is not None and m < len(blocks) and hosts[m] == host:
+            m += 1
+        covered = sum(len(_squashed(b.text)) for b in blocks[k:m])
+        if host is not None and 0.8 * len(page[host]) <= covered <= 1.2 * len(page[host]) and (
+            m - k > 1 or blocks[k].text != page_blocks[host].text
+        ):
+            whole = page_blocks[host]
+            out.append(replace(blocks[k], text=whole.text, raw=whole.raw, link_chars=whole.link_chars,
+                               emphasis=whole.emphasis))  # fmt: skip
+        else:
+            out.extend(blocks[k:m])
+        k = m
     return out
 
 

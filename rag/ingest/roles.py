@@ -55,6 +55,12 @@ def split_names(names: str) -> list[str]:
     return [normalize_name(p) for p in parts if len(p.split()) >= 2]
 
 
+def byline_names(text: str) -> list[str]:
+    """The authors a byline names ("Par Jeanne MARTIN, 2 janvier 2020" -> ["Jeanne Martin"]), or []."""
+    m = _BYLINE.search(text)
+    return split_names(m.group("names")) if m else []
+
+
 def bio_like(text: str) -> bool:
     """Whether `text` (4 to 160 words) reads as an author biography: a role word, or "<Name> est/is ..."."""
     return 4 <= len(words(text)) <= 160 and bool(_BIO_ROLE.search(text) or _BIO_START.match(text))

@@ -27,7 +27,7 @@ from html import escape
 
 from ..messages import words as messages
 from ..records import Answer, Claim, Document, Footnote, Hit, Paragraph
-from .text import RELATED, citation_of, notes_as_words, where, who, with_markers
+from .text import RELATED, citation_of, lead_in, notes_as_words, where, who, with_markers
 
 _URL = re.compile(r"https?://[^\s<>\"'«»]+")
 _KEY = re.compile(r"^(?:#?rv-)?(?P<turn>\d+)-(?P<ref>r?\d+)(?:\|.*)?$")
@@ -277,7 +277,7 @@ def render_answer(answer: Answer, turn: int, documents: dict[str, Document], *,
         parts.append(_written_claims(answer, turn, lang))
         parts.append(render_sources(answer, turn, lang))
     else:
-        parts.append(f'<p class="rv-lead">{esc(w["answer"])}</p>')
+        parts.append(f'<p class="rv-lead">{esc(lead_in(answer))}</p>')
         parts.append(_quoted_claims(answer, turn, lang))
         parts.append(render_sources(answer, turn, lang))
     if answer.dropped:
