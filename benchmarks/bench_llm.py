@@ -126,6 +126,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40, help="questions (spread over eval/questions.jsonl)")
     ap.add_argument("--k", type=int, default=5, help="passages in the model's prompt")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--max-new-tokens", type=int, default=300, help="tokens the model may write per answer")
+    ap.add_argument("--deadline-s", type=float, default=300.0, help="longest an answer may take before renvoi "
+                    "cuts it off (a loaded CPU needs more)")
     ap.add_argument("--ctx", type=int, default=8192, help="the server's context window in tokens")
     ap.add_argument("--paths", nargs="+", default=[str(ROOT / "seeds")])
     ap.add_argument("--budget-s", type=float, default=None, help="ask no more questions after this many seconds "
@@ -143,12 +146,17 @@ def main() -> None:
         index_dir = Path(tmp) / "index"
         subprocess.run([*renvoi, "index", *args.paths, "--index-dir", str(index_dir)], check=True, cwd=tmp,
                        stdout=subprocess.DEVNULL)
+        # the language model's limits, set as a reader would, in a settings file
+        settings = Path(tmp) / "renvoi.toml"
+        settings.write_text(f"[llm]\nmax_new_tokens = {args.max_new_tokens}\ndeadline_s = {args.deadline_s}\n"
+                            f"timeout_s = {args.deadline_s}\n", encoding="utf-8")
         proc, url, started = start_server(args.venv, gguf, args.alias, args.threads, args.ctx)
         try:
             t0 = time.perf_counter()
             ask = subprocess.Popen([*renvoi, "ask", "--jsonl", "--index-dir", str(index_dir), "--k", str(args.k),
-                                    "--llm-url", url, "--llm-model", args.alias], cwd=tmp, text=True,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                    "--llm-url", url, "--llm-model", args.alias, "--config", str(settings)],
+                                   cwd=tmp, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
             answers, seconds = [], []
             last = time.perf_counter()
             for q in questions:
@@ -217,7 +225,8 @@ def summarize(questions: list[dict], answers: list[dict], seconds: list[float], 
     p50, p95 = p50_p95(seconds)
     lines = [
         f"bench_llm: {gguf.name} served by llama-cpp-python ({LLAMA_CPP.split('[')[0]}), "
-        f"{args.threads} threads, CPU; renvoi ask --jsonl --llm-url, k={args.k}",
+        f"{args.threads} threads, CPU; renvoi ask --jsonl --llm-url, k={args.k}, "
+        f"max_new_tokens={args.max_new_tokens}, deadline_s={args.deadline_s:g}",
         f"questions: {len(answers)} of {args.n} picked from eval/questions.jsonl (follow-ups left out); server ready in {started:.1f} s; "
         f"{total:.0f} s in all, {p50:.1f} s per answer p50, {p95:.1f} s p95",
         "all:",
