@@ -142,10 +142,11 @@ def main() -> None:
     gguf = args.gguf or default_gguf(args.venv)
     questions = pick_questions(QUESTIONS, args.n)
     renvoi = [sys.executable, "-m", "rag"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's renvoi, whatever the venv installed
     with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
         index_dir = Path(tmp) / "index"
         subprocess.run([*renvoi, "index", *args.paths, "--index-dir", str(index_dir)], check=True, cwd=tmp,
-                       stdout=subprocess.DEVNULL)
+                       env=env, stdout=subprocess.DEVNULL)
         # the language model's limits, set as a reader would, in a settings file
         settings = Path(tmp) / "renvoi.toml"
         settings.write_text(f"[llm]\nmax_new_tokens = {args.max_new_tokens}\ndeadline_s = {args.deadline_s}\n"
@@ -155,7 +156,7 @@ def main() -> None:
             t0 = time.perf_counter()
             ask = subprocess.Popen([*renvoi, "ask", "--jsonl", "--index-dir", str(index_dir), "--k", str(args.k),
                                     "--llm-url", url, "--llm-model", args.alias, "--config", str(settings)],
-                                   cwd=tmp, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   cwd=tmp, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)
             answers, seconds = [], []
             last = time.perf_counter()
