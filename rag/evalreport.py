@@ -4,7 +4,7 @@
 `report.md` (failing questions first, each with what was expected and what
 came back, then the metric tables), `results.json` (one record per question
 plus the summaries) and two PNG charts drawn with matplotlib's Agg backend
-(Hit@k curves of the three retrievers, latency histogram). The Markdown and
+(Hit@k curves of the retrievers, latency histogram). The Markdown and
 JSON are built by pure functions (`report_markdown`, `results_payload`).
 This module computes no metric itself; it reads an `EvalOutcome`.
 """
@@ -21,6 +21,7 @@ from .evaluate import (
     MODES,
     PASS_AT_K,
     REPORT_SPLITS,
+    RETRIEVERS,
     EvalOutcome,
     QuestionResult,
     citation_precision,
@@ -48,9 +49,13 @@ ANSWER_LABELS = {
     "answerable_abstained": "answerable abstained (lower is better)",
     "support_verbatim": "cited sentences supported verbatim",
     "support": "cited sentences supported (verbatim or similarity, approx.)",
+    "alce_citation_recall": "ALCE citation recall (NLI model)",
+    "alce_citation_precision": "ALCE citation precision (NLI model)",
 }
-LATENCY_ROWS = (("search", "search, all modes"), *((f"search_{m}", f"search, {m}") for m in MODES), ("ask", "ask"))
-MODE_STYLE = {"hybrid": ("tab:blue", "-", "o"), "dense": ("tab:orange", "--", "s"), "bm25": ("tab:green", ":", "^")}
+LATENCY_ROWS = (("search", "search, all modes"), *((f"search_{m}", f"search, {m}") for m in RETRIEVERS),
+                ("ask", "ask"))
+MODE_STYLE = {"hybrid": ("tab:blue", "-", "o"), "dense": ("tab:orange", "--", "s"), "bm25": ("tab:green", ":", "^"),
+              "rerank": ("tab:purple", "-.", "D")}
 REPORT_FILES = ("report.md", "results.json", "hit_at_k.png", "latency.png")
 
 
@@ -80,9 +85,9 @@ def question_payload(r: QuestionResult) -> dict:
             "key_facts": list(q.key_facts),
             "footnotes": list(q.footnotes),
         },
-        "retrieved": {mode: list(r.retrieved.get(mode, ())) for mode in MODES},
+        "retrieved": {mode: list(r.retrieved.get(mode, ())) for mode in _measured(r)},
         "first_gold_rank": {mode: first_gold_rank(r.retrieved.get(mode, ()), r.gold_ids) if r.gold else None
-                            for mode in MODES},
+                            for mode in _measured(r)},
         "answer": None if a is None else a.text,
         "abstained": None if a is None else a.abstained,
         "citations": [] if a is None else [
@@ -113,7 +118,15 @@ def question_payload(r: QuestionResult) -> dict:
             "citation_recall": citation_recall(cited, r.gold) if q.answerable and not a.abstained else None,
             "footnote_f1": None if fs is None else fs[2],
         }
+    if r.alce is not None:
+        record["alce"] = {"recall": round(r.alce.recall, 4), "precision": round(r.alce.precision, 4),
+                          "statements": r.alce.statements, "citations": r.alce.citations}
     return record
+
+
+def _measured(r: QuestionResult) -> tuple[str, ...]:
+    """The retrievers measured on a question: the three modes, and "rerank" with a reranker."""
+    return RETRIEVERS if "rerank" in r.retrieved else MODES
 
 
 def results_payload(outcome: EvalOutcome) -> dict:
@@ -164,7 +177,7 @@ def failing_question_md(r: QuestionResult) -> str:
     lines += ["", "Got:"]
     if r.retrieval_query != q.question:
         lines.append(f"- resolved question: {r.retrieval_query}")
-    for mode in MODES:
+    for mode in _measured(r):
         ids = r.retrieved.get(mode, ())
         rank = first_gold_rank(ids, r.gold_ids) if r.gold else None
         where = "" if not r.gold else (f" (first gold at rank {rank})" if rank else " (no gold retrieved)")
@@ -199,8 +212,7 @@ def retrieval_table_md(summaries: Mapping[str, Mapping]) -> str:
     rows = [head, "|" + "---|" * (3 + len(RETRIEVAL_COLUMNS))]
     for split in REPORT_SPLITS:
         s = summaries[split]
-        for mode in MODES:
-            m = s["retrieval"][mode]
+        for mode, m in s["retrieval"].items():
             cells = " | ".join(fmt(m[key]) for key, _ in RETRIEVAL_COLUMNS)
             rows.append(f"| {split} | {mode} | {s['counts']['scored_retrieval']} | {cells} |")
     return "\n".join(rows) + "\n"
@@ -216,9 +228,15 @@ def answers_table_md(summaries: Mapping[str, Mapping]) -> str:
 def latency_table_md(summaries: Mapping[str, Mapping]) -> str:
     lat = summaries["all"]["latency"]
     rows = ["| call | p50 (ms) | p95 (ms) |", "|---|---:|---:|"]
-    for key, label in LATENCY_ROWS:
+    for key, label in _latency_rows(lat):
         rows.append(f"| {label} | {fmt(lat[f'{key}_p50_ms'], 1)} | {fmt(lat[f'{key}_p95_ms'], 1)} |")
     return "\n".join(rows) + "\n"
+
+
+def _latency_rows(latency: Mapping) -> list[tuple[str, str]]:
+    """The latency rows to show: every call, the reranked search only when it was measured."""
+    return [(key, label) for key, label in LATENCY_ROWS
+            if key != "search_rerank" or latency.get("search_rerank_p50_ms") is not None]
 
 
 def report_markdown(outcome: EvalOutcome) -> str:
@@ -264,7 +282,7 @@ def report_markdown(outcome: EvalOutcome) -> str:
         "Over answerable questions with gold passages, computed with ranx; a question counts as a hit "
         "when any passage containing one of its gold quotes is retrieved.\n",
         retrieval_table_md(outcome.summaries),
-        "![Hit@k of the three retrievers](hit_at_k.png)\n",
+        "![Hit@k of the retrievers](hit_at_k.png)\n",
         "## Answers\n",
         answers_table_md(outcome.summaries),
         _ANSWER_NOTES,
@@ -382,7 +400,7 @@ def write_report(outcome: EvalOutcome, out_dir: Path) -> list[Path]:
     md.write_text(report_markdown(outcome), encoding="utf-8")
     js.write_text(json.dumps(results_payload(outcome), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     plot_hit_curves(outcome.summaries["all"]["hit_curve"], hits,
-                    title=f"Hit@k of the three retrievers ({outcome.summaries['all']['counts']['scored_retrieval']} questions)")
+                    title=f"Hit@k of the retrievers ({outcome.summaries['all']['counts']['scored_retrieval']} questions)")
     plot_latency([v for r in outcome.results for v in r.search_ms.values()],
                  [r.ask_ms for r in outcome.results if r.ask_ms is not None], lat)
     return [md, js, hits, lat]
@@ -399,10 +417,11 @@ def print_summary(outcome: EvalOutcome, console=None) -> None:
     for col in ("split", "retriever", "n", *(label for _, label in RETRIEVAL_COLUMNS)):
         t.add_column(col, justify="left" if col in ("split", "retriever") else "right")
     for split in REPORT_SPLITS:
-        for i, mode in enumerate(MODES):
+        modes = list(s[split]["retrieval"])
+        for i, mode in enumerate(modes):
             m = s[split]["retrieval"][mode]
             t.add_row(split if i == 0 else "", mode, str(s[split]["counts"]["scored_retrieval"]),
-                      *(fmt(m[key]) for key, _ in RETRIEVAL_COLUMNS), end_section=i == len(MODES) - 1)
+                      *(fmt(m[key]) for key, _ in RETRIEVAL_COLUMNS), end_section=i == len(modes) - 1)
     console.print(t)
     t = Table(title="Answers")
     t.add_column("metric")
@@ -415,7 +434,7 @@ def print_summary(outcome: EvalOutcome, console=None) -> None:
     for col in ("call", "p50", "p95"):
         t.add_column(col, justify="left" if col == "call" else "right")
     lat = s["all"]["latency"]
-    for key, label in LATENCY_ROWS:
+    for key, label in _latency_rows(lat):
         t.add_row(label, fmt(lat[f"{key}_p50_ms"], 1), fmt(lat[f"{key}_p95_ms"], 1))
     console.print(t)
     if outcome.info.get("answers_unavailable"):

@@ -8,9 +8,12 @@ clock), and turns the collected records into metrics (`summarize`,
 `question_checks`, `check_thresholds`) with pure functions.
 
 Retrieval metrics (Hit@k, MRR@10, nDCG@10) are computed with ranx over the
-answerable questions, for the dense, BM25 and hybrid retrievers. Answer
-metrics follow the usual definitions; each function's docstring says which
-questions it averages over.
+answerable questions, for the dense, BM25 and hybrid retrievers, and, when the
+pipeline has a reranker, for the hybrid candidates it reordered ("rerank"), so
+that one run compares retrieval with and without it. Answer metrics follow the
+usual definitions; each function's docstring says which questions it averages
+over. Given an NLI judge, ALCE's citation recall and precision are scored too
+(`alce_citation_scores`).
 
 What it does not do: print, write files or draw charts (`rag.evalreport`),
 parse flags (`rag.cli`), or build indexes.
@@ -35,6 +38,9 @@ LANGS = ("fr", "en")
 KINDS = ("fact", "number", "list", "who_when", "footnote", "cross_doc", "followup", "unanswerable")
 SPLITS = ("tune", "heldout")
 MODES = ("hybrid", "dense", "bm25")
+# The hybrid candidates reordered by the pipeline's reranker, when it has one.
+RERANKED = "rerank"
+RETRIEVERS = (*MODES, RERANKED)
 REPORT_SPLITS = ("all", "tune", "heldout")
 
 # ranx metric names and the names used in reports and thresholds.
@@ -65,10 +71,12 @@ ANSWER_METRICS = (
     "answerable_abstained",
     "support_verbatim",
     "support",
+    "alce_citation_recall",
+    "alce_citation_precision",
 )
 INGESTION_METRICS = ("gold_quotes_in_one_passage", "content_sentences_kept", "furniture_blocks_leaked")
 LATENCY_METRICS = tuple(
-    f"{what}_{p}_ms" for what in ("search", *(f"search_{m}" for m in MODES), "ask") for p in ("p50", "p95")
+    f"{what}_{p}_ms" for what in ("search", *(f"search_{m}" for m in RETRIEVERS), "ask") for p in ("p50", "p95")
 )
 
 _REQUIRED = {"id": str, "question": str, "lang": str, "kind": str, "split": str, "answerable": bool}
@@ -145,6 +153,9 @@ class AnswerRecord:
     hit_ids: tuple[str, ...] = ()
     resolved_question: str | None = None
     claims: tuple[ClaimRecord, ...] = ()
+    # Statements of a generated answer left without a citation (flagged as unsupported):
+    # ALCE counts them as statements no citation supports.
+    uncited: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,18 @@ class SentenceSupport:
     verbatim: bool
     similarity: float | None  # best similarity to a cited passage; None when not computed
     supported: bool
+
+
+@dataclass(frozen=True)
+class CitationEntailment:
+    """ALCE's citation scores of one answer, judged by an NLI model: `recall`, the share of
+    its statements entailed by the passages they cite taken together; `precision`, the share
+    of its citations that are needed (ALCE, Gao et al. 2023)."""
+
+    recall: float
+    precision: float
+    statements: int
+    citations: int
 
 
 @dataclass(frozen=True)
@@ -171,6 +194,7 @@ class QuestionResult:
     ask_ms: float | None = None
     support: tuple[SentenceSupport, ...] = ()
     errors: tuple[str, ...] = ()
+    alce: CitationEntailment | None = None
 
     @property
     def gold_ids(self) -> frozenset[str]:
@@ -363,7 +387,7 @@ def load_thresholds(path: Path, corpus: str | None = None) -> Thresholds:
     split = data.pop("split", "all")
     if split not in REPORT_SPLITS:
         raise ValueError(f"{path}: unknown split {split!r}; allowed: {', '.join(REPORT_SPLITS)}")
-    sections: dict[str, tuple[str, ...]] = {f"retrieval.{m}": tuple(RANX_METRICS.values()) for m in MODES}
+    sections: dict[str, tuple[str, ...]] = {f"retrieval.{m}": tuple(RANX_METRICS.values()) for m in RETRIEVERS}
     sections["answers"] = ANSWER_METRICS
     sections["ingestion"] = INGESTION_METRICS
     sections["latency"] = LATENCY_METRICS
@@ -514,6 +538,7 @@ def answer_record(answer: Answer, documents: Mapping[str, Document]) -> AnswerRe
         resolved_question=getattr(answer, "resolved_question", None),
         claims=tuple(ClaimRecord(c.text, tuple(dict.fromkeys(c.markers)), c.quoted) for c in answer.claims
                      if c.markers),
+        uncited=tuple(c.text for c in answer.claims if not c.markers and c.support != "caveat"),
     )
 
 
@@ -541,15 +566,20 @@ def collect(
     k: int = 10,
     *,
     similarity: Callable[[str, str], float] | None = None,
+    entailed: Callable[[str, str], bool] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     on_question: Callable[[int, EvalQuestion], None] | None = None,
 ) -> tuple[list[QuestionResult], str | None]:
     """Run every question through the loaded pipeline `renvoi` (an object with
-    `search(question, k, mode)` and, optionally, `ask(question, history)`).
+    `search(question, k, mode)` and, optionally, `ask(question, history)` and a
+    `reranker`).
 
     Each question is asked once with the pipeline's own depth, then searched
-    with the three modes at depth `k`; every call embeds its own question, so
-    the latencies are those a user sees. A follow-up is asked with
+    with the three modes at depth `k` (without the reranker), and, when the
+    pipeline has a reranker, once more with it ("rerank"); every call embeds its
+    own question, so the latencies are those a user sees. Given `entailed`
+    (premise, hypothesis → whether an NLI model says the one entails the other),
+    each answer's ALCE citation scores are judged. A follow-up is asked with
     the conversation so far as history; its retrieval is measured on the
     question the pipeline resolved it to (searched in each mode) or, when the
     pipeline does not say, on the answer's own retrieved list for hybrid and
@@ -560,6 +590,9 @@ def collect(
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     can_ask = callable(getattr(renvoi, "ask", None))
+    reranking = getattr(renvoi, "reranker", None) is not None
+    # the retriever whose list the answers were composed from
+    answering = RERANKED if reranking else "hybrid"
     no_answers = None if can_ask else "the pipeline has no ask()"
     by_id: dict[str, QuestionResult] = {}
     histories: dict[str, tuple[Turn, ...]] = {}
@@ -591,14 +624,19 @@ def collect(
             query = answer.resolved_question
         retrieved: dict[str, tuple[str, ...]] = {}
         search_ms: dict[str, float] = {}
-        for mode in MODES:
-            if (q.followup_of is not None and mode == "hybrid" and query == q.question
+        for mode in (RETRIEVERS if reranking else MODES):
+            if (q.followup_of is not None and mode == answering and query == q.question
                     and answer is not None):
                 retrieved[mode] = answer.hit_ids
                 continue
             t0 = clock()
             try:
-                hits = renvoi.search(query, k=k, mode=mode)
+                if not reranking:
+                    hits = renvoi.search(query, k=k, mode=mode)
+                elif mode == RERANKED:
+                    hits = renvoi.search(query, k=k, mode="hybrid", rerank=True)
+                else:
+                    hits = renvoi.search(query, k=k, mode=mode, rerank=False)
             except Exception as e:  # recorded; the question then scores 0 for this mode
                 errors.append(f"search ({mode}): {type(e).__name__}: {e}")
                 retrieved[mode] = ()
@@ -611,9 +649,16 @@ def collect(
                 support = tuple(sentence_support(answer, similarity))
             except Exception as e:  # the similarity model failing must not lose the run
                 errors.append(f"support: {type(e).__name__}: {e}")
+        alce = None
+        if answer is not None and not answer.abstained and entailed is not None:
+            try:
+                alce = alce_citation_scores(answer, entailed)
+            except Exception as e:  # the NLI model failing must not lose the run
+                errors.append(f"citation entailment: {type(e).__name__}: {e}")
         result = QuestionResult(
             question=q, gold=tuple(gold.get(q.id, ())), retrieved=retrieved, search_ms=search_ms,
             retrieval_query=query, answer=answer, ask_ms=ask_ms, support=support, errors=tuple(errors),
+            alce=alce,
         )
         by_id[q.id] = result
         results.append(result)
@@ -753,11 +798,60 @@ def sentence_support(
     return out
 
 
+def _premise(cited: Sequence[CitedPassage]) -> str:
+    """What the NLI model reads of cited passages: their texts and notes, one passage a paragraph."""
+    return "\n".join("\n".join((c.text, *c.footnote_texts)) for c in cited)
+
+
+def alce_citation_scores(answer: AnswerRecord, entailed: Callable[[str, str], bool]) -> CitationEntailment | None:
+    """ALCE's citation recall and precision of one answer (Gao et al. 2023, "Enabling Large
+    Language Models to Generate Text with Citations"), with `entailed(premise, hypothesis)`
+    as the NLI judge; None for an answer with no statement.
+
+    A statement's citations are its markers' passages (with their notes). Recall: the share
+    of statements entailed by all their cited passages together (an uncited statement
+    counts as not entailed). Precision: of all citations, those needed; a citation of an
+    entailed statement with several citations is not needed when it does not entail the
+    statement alone and the others still do without it; a statement not entailed makes
+    its citations count as none, and an entailed one with a single citation as one."""
+    by_marker: dict[int, list[CitedPassage]] = {}
+    for c in answer.citations:
+        by_marker.setdefault(c.marker, []).append(c)
+    statements = len(answer.claims) + len(answer.uncited)
+    if not statements:
+        return None
+    cache: dict[tuple[str, str], bool] = {}
+
+    def judge(cited: Sequence[CitedPassage], claim: str) -> bool:
+        key = (_premise(cited), claim)
+        if key not in cache:
+            cache[key] = bool(entailed(*key))
+        return cache[key]
+
+    supported = needed = total = 0
+    for claim in answer.claims:
+        refs = [m for m in claim.markers if m in by_marker]
+        total += len(claim.markers)
+        if not refs:
+            continue
+        joint = judge([c for m in refs for c in by_marker[m]], claim.text)
+        supported += joint
+        if joint and len(claim.markers) > 1:
+            for m in refs:
+                alone = judge(by_marker[m], claim.text)
+                others = [c for n in refs if n != m for c in by_marker[n]]
+                needed += alone or not (others and judge(others, claim.text))
+        else:
+            needed += joint
+    return CitationEntailment(recall=supported / statements, precision=needed / total if total else 0.0,
+                              statements=statements, citations=total)
+
+
 def question_checks(result: QuestionResult, pass_at: int = PASS_AT_K) -> dict[str, bool | None]:
     """Pass/fail of one question per metric (None: the metric does not apply)."""
     q, a = result.question, result.answer
     checks: dict[str, bool | None] = {}
-    for mode in MODES:
+    for mode in (RETRIEVERS if RERANKED in result.retrieved else MODES):
         if q.answerable and result.gold:
             rank = first_gold_rank(result.retrieved.get(mode, ()), result.gold_ids)
             checks[f"retrieval_{mode}"] = rank is not None and rank <= pass_at
@@ -783,13 +877,15 @@ def question_checks(result: QuestionResult, pass_at: int = PASS_AT_K) -> dict[st
 
 
 # Diagnostic checks: reported per question but not what makes a question fail,
-# since only the hybrid retriever feeds the answers.
+# since only the hybrid retriever (reranked, when there is a reranker) feeds the answers.
 DIAGNOSTIC_CHECKS = ("retrieval_dense", "retrieval_bm25")
 
 
 def failed_checks(checks: Mapping[str, bool | None]) -> list[str]:
-    """Names of the checks a question fails (diagnostics excluded)."""
-    return [n for n, ok in checks.items() if ok is False and n not in DIAGNOSTIC_CHECKS]
+    """Names of the checks a question fails (diagnostics excluded; with a reranker, the
+    hybrid list before it is one)."""
+    diagnostic = DIAGNOSTIC_CHECKS + (("retrieval_hybrid",) if f"retrieval_{RERANKED}" in checks else ())
+    return [n for n, ok in checks.items() if ok is False and n not in diagnostic]
 
 
 # ---------------------------------------------------------------- aggregates
@@ -802,8 +898,8 @@ def retrieval_scores(
     k = 1..max_k, over the answerable questions with gold passages. Rankings are
     passed to ranx as strictly decreasing scores, so ties cannot reorder them; a
     question with nothing retrieved scores 0. Metrics are None with no question."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
+    if mode not in RETRIEVERS:
+        raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(RETRIEVERS)}")
     scored = [r for r in results if r.question.answerable and r.gold]
     if not scored:
         return {name: None for name in RANX_METRICS.values()}, []
@@ -859,7 +955,10 @@ def answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]
       no unanswerable question;
     - answerable_abstained: share of answerable questions that abstained;
     - support / support_verbatim: share of cited answer sentences supported
-      (verbatim or by similarity) / supported verbatim, over all such sentences.
+      (verbatim or by similarity) / supported verbatim, over all such sentences;
+    - alce_citation_recall / precision: mean per answer of ALCE's scores
+      (`alce_citation_scores`), over the answers (not abstentions) an NLI model
+      judged; None without one.
     """
     with_answer = [r for r in results if r.answer is not None]
     out: dict[str, float | None] = {name: None for name in ANSWER_METRICS}
@@ -889,6 +988,9 @@ def answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]
     if sentences:
         out["support"] = sum(s.supported for s in sentences) / len(sentences)
         out["support_verbatim"] = sum(s.verbatim for s in sentences) / len(sentences)
+    judged = [r.alce for r in with_answer if r.alce is not None]
+    out["alce_citation_recall"] = _mean(a.recall for a in judged)
+    out["alce_citation_precision"] = _mean(a.precision for a in judged)
     return out
 
 
@@ -896,13 +998,18 @@ def latency_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None
     """p50 and p95 wall-clock milliseconds of search (all modes, and per mode) and ask."""
     out: dict[str, float | None] = {}
     series = {"search": [v for r in results for v in r.search_ms.values()]}
-    for mode in MODES:
+    for mode in RETRIEVERS:
         series[f"search_{mode}"] = [r.search_ms[mode] for r in results if mode in r.search_ms]
     series["ask"] = [r.ask_ms for r in results if r.ask_ms is not None]
     for name, values in series.items():
         out[f"{name}_p50_ms"] = percentile(values, 50)
         out[f"{name}_p95_ms"] = percentile(values, 95)
     return out
+
+
+def retrievers(results: Sequence[QuestionResult]) -> tuple[str, ...]:
+    """The retrievers the results measured: the three modes, and "rerank" with a reranker."""
+    return RETRIEVERS if any(RERANKED in r.retrieved for r in results) else MODES
 
 
 def split_results(results: Sequence[QuestionResult], split: str) -> list[QuestionResult]:
@@ -913,9 +1020,10 @@ def split_results(results: Sequence[QuestionResult], split: str) -> list[Questio
 
 def summarize(results: Sequence[QuestionResult]) -> dict:
     """All metrics of one set of results:
-    {"counts", "retrieval": {mode: {...}}, "hit_curve": {mode: [...]}, "answers", "latency"}."""
+    {"counts", "retrieval": {mode: {...}}, "hit_curve": {mode: [...]}, "answers", "latency"};
+    the retrievers are the three modes, and "rerank" when a result has its list."""
     retrieval, curves = {}, {}
-    for mode in MODES:
+    for mode in retrievers(results):
         retrieval[mode], curves[mode] = retrieval_scores(results, mode)
     return {
         "counts": {

@@ -1,16 +1,18 @@
 """The pipeline, the only orchestrator: question → Query → hits → Evidence → Answer.
 
 `Renvoi` holds the state a running command, chat page or API needs (the
-loaded index, the embedding model, the language model when one is
-configured) and runs the stages in order: the query stage (`rag.query`) reads
-the question and the conversation, the pipeline embeds it, retrieval
-(`rag.retrieve`) ranks passages and gathers their evidence, and a composer
-(`rag.compose`) writes the answer; when a generated answer keeps no valid
-citation, the pipeline falls back to the extractive composer. The command
-line, the chat page, the HTTP API and the evaluation all go through it, so
-they give the same answer to the same question. It loads the embedding model
-only when a question or a build needs it, and the language model at its first
-generative answer. It neither parses files, ranks passages nor writes prose.
+loaded index, the embedding model, and the reranker, the claim verifier and
+the language model when they are configured) and runs the stages in order: the
+query stage (`rag.query`) reads the question and the conversation, the
+pipeline embeds it, retrieval (`rag.retrieve`) ranks passages (reordered by the
+reranker, `rag.rerank`) and gathers their evidence, and a composer
+(`rag.compose`) writes the answer, a generated one checked by
+`rag.compose.verify` with the verifier's judgements (`rag.compose.nli`); when a
+generated answer keeps no valid citation, the pipeline falls back to the
+extractive composer. The command line, the chat page, the HTTP API and the
+evaluation all go through it, so they give the same answer to the same
+question. It loads each model once, when it is first needed. It neither
+parses files, ranks passages nor writes prose.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class Renvoi:
         self._generator = None  # the language model, loaded on first generative answer
         self._loading = threading.RLock()  # reentrant: the retriever is made with the embedder
         self.opened = Changes(unchanged=tuple(index.documents))  # what opening the index did to it
+        self._reranker = None  # loaded on first search, when configured
+        self._verifier = None  # loaded on first generated answer, when configured
 
     @classmethod
     def open(
@@ -219,6 +223,24 @@ class Renvoi:
                     self._generator = load_generator(self.config.llm)
         return self._generator
 
+    @property
+    def reranker(self):
+        """The configured reranker (`config.rerank`), loaded once; None without one."""
+        if self._reranker is None and self.config.rerank.model:
+            from .rerank import Reranker
+
+            self._reranker = Reranker.load(self.config.rerank)
+        return self._reranker
+
+    @property
+    def verifier(self):
+        """The configured NLI verifier (`config.verify.model`), loaded once; None without one."""
+        if self._verifier is None and self.config.verify.model:
+            from .compose.nli import Verifier
+
+            self._verifier = Verifier.load(self.config.verify.model)
+        return self._verifier
+
     # -------------------------------------------------------- stages
 
     def understand(self, question: str, history: Sequence[Turn] = ()) -> Query:
@@ -230,8 +252,13 @@ class Renvoi:
         return replace(query, vector=vector, background=self.index.background(vector))
 
     def search(self, question: str | Query, k: int | None = None, mode: str = "hybrid",
-               query_vec=None) -> list[Hit]:
-        return self.retriever.search(question, k=k, mode=mode, query_vec=query_vec)
+               query_vec=None, rerank: bool | None = None) -> list[Hit]:
+        """The k best passages; reordered by the reranker when one is configured, unless
+        `rerank` is False (the evaluation measures retrieval with and without it)."""
+        reranker = self.reranker if rerank is not False else None
+        if rerank and reranker is None:
+            raise ValueError("no reranker configured: give --reranker NAME_OR_PATH")
+        return self.retriever.search(question, k=k, mode=mode, query_vec=query_vec, reranker=reranker)
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
             composer: str | None = None) -> Answer:
@@ -261,6 +288,8 @@ class Renvoi:
             return
         hits = self.search(query, k=k)
         evidence = self.retriever.gather(query, hits)
+        if composer == "extractive":
+            evidence = self._scored(query, evidence)
         t1 = time.perf_counter()
         timings = {"retrieve": (t1 - t0) * 1000}
         if composer == "extractive":
@@ -288,20 +317,31 @@ class Renvoi:
         t2 = time.perf_counter()
         timings["generate"] = (t2 - t1) * 1000
         if cut is None:
+            entails = self.verifier.judge if self.verifier is not None else None
             checked = generative.compose(query, prompt, hits, raw, lambda texts: self.embedder.embed_passages(texts),
-                                         self.config.verify)
+                                         self.config.verify, entails)
         else:
             checked = generative.Generated(None, (f"{cut}: it was cut off",))
         timings["verify"] = (time.perf_counter() - t2) * 1000
         answer = checked.answer
         if answer is None:
             t3 = time.perf_counter()
+            evidence = self._scored(query, evidence)
             answer = replace(extractive.compose(query, evidence, hits, self.config.compose),
                              composer="extractive-fallback",
                              dropped=(*checked.dropped,
                                       "no sentence with a valid citation: the extractive answer replaces it"))
             timings["compose"] = (time.perf_counter() - t3) * 1000
         yield replace(answer, timings_ms={**timings, "total": sum(timings.values())})
+
+    def _scored(self, query: Query, evidence):
+        """The evidence with the reranker's scores of all its sentences, for the extractive
+        composer (as it was without a reranker, or with `rerank.sentences` off)."""
+        if self.reranker is None or not self.config.rerank.sentences:
+            return evidence
+        from .rerank import with_sentence_scores
+
+        return with_sentence_scores(self.reranker, query.resolved, evidence)
 
     # -------------------------------------------------------- the corpus
 

@@ -170,10 +170,14 @@ class Hit:
 
     rank: int
     passage: Paragraph
-    score: float  # fused score used for the ranking
+    score: float  # fused score (the ranking's, unless a reranker reordered the hits)
     dense_score: float
     bm25_score: float
     best_sentence: str
+    rerank_score: float | None = None  # the reranker's score, which then gives the rank
+    # The reranker's score of each of the passage's indexed sentences, in order (none
+    # without a reranker): the extractive composer quotes by them.
+    sentence_scores: tuple[float, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict:
         p = self.passage
@@ -188,6 +192,7 @@ class Hit:
             "score": round(self.score, 6),
             "dense_score": round(self.dense_score, 6),
             "bm25_score": round(self.bm25_score, 6),
+            "rerank_score": None if self.rerank_score is None else round(self.rerank_score, 6),
         }
 
 
@@ -321,6 +326,24 @@ class Citation:
             "footnotes": [asdict(f) for f in self.footnotes],
             "spans": [s.to_dict() for s in self.spans],
         }
+
+
+ENTAILMENT_LABELS = ("entailment", "neutral", "contradiction")
+
+
+@dataclass(frozen=True)
+class Entailment:
+    """An NLI model's judgement of a claim (hypothesis) against a passage (premise):
+    the probability that the passage entails it, contradicts it, or neither."""
+
+    entailment: float
+    contradiction: float = 0.0
+    neutral: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """The most probable judgement: "entailment", "neutral" or "contradiction"."""
+        return max(ENTAILMENT_LABELS, key=lambda name: getattr(self, name))
 
 
 @dataclass(frozen=True)

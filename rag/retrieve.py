@@ -7,7 +7,8 @@ stemmed, accent-folded terms; the question is stemmed in the analyzer's query
 languages so that an English question still meets French names and cognates,
 while the multilingual dense model carries the cross-language meaning. The
 two rankings are fused by the sum of their standardised scores (z-scores, the
-default) or by weighted reciprocal rank.
+default) or by weighted reciprocal rank. Given a reranker (`rag.rerank`), the
+first fused candidates are reordered by it, and it picks each hit's best sentence.
 
 `gather` turns the hits into `Evidence`: for a question about the document
 itself, the metadata card and biography of that document join the hits; a
@@ -20,7 +21,7 @@ embedder. This module does not build indices or compose answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -29,6 +30,7 @@ from .config import Config
 from .index import Index
 from .query import DOCUMENT_INTENTS, question_language
 from .records import Evidence, Hit, Query
+from .rerank import Reranker, passage_text, rerank, sentence_scores
 from .text import terms
 
 MODES = ("hybrid", "dense", "bm25")
@@ -174,10 +176,11 @@ class Retriever:
         return Scored(rows=rows, dense=dense, bm25=bm25, best_sentence_row=best_row)
 
     def search(self, question: str | Query, k: int | None = None, mode: str = "hybrid",
-               query_vec: np.ndarray | None = None) -> list[Hit]:
+               query_vec: np.ndarray | None = None, reranker: Reranker | None = None) -> list[Hit]:
         """The k best passages for `question` (a `Query`: its resolved text and vector)
-        under `mode` ("hybrid", "dense" or "bm25"). `query_vec`, when the caller has
-        already embedded the question, saves embedding it again."""
+        under `mode` ("hybrid", "dense" or "bm25"), reordered by `reranker` when one is
+        given. `query_vec`, when the caller has already embedded the question, saves
+        embedding it again."""
         if isinstance(question, Query):
             languages = self.query_languages(question.language)
             question, query_vec = question.resolved, question.vector if query_vec is None else query_vec
@@ -202,7 +205,7 @@ class Retriever:
             fused = reciprocal_rank_fusion(
                 [ranking(s.dense), matched], [1.0, self.settings.bm25_weight], self.settings.rrf_k, n
             )
-        order = ranking(fused)[:k]
+        order = ranking(fused)[:max(k, self.config.rerank.depth) if reranker is not None else k]
         q_terms = set(terms(question, languages)) if mode == "bm25" else set()
         hits = []
         for rank, j in enumerate(order, start=1):
@@ -214,7 +217,24 @@ class Retriever:
             best = self.index.sentences[srow] if srow >= 0 else passage.text
             hits.append(Hit(rank=rank, passage=passage, score=float(fused[j]),
                             dense_score=float(s.dense[j]), bm25_score=float(s.bm25[j]), best_sentence=best))
+        if reranker is not None:
+            hits = self._rerank(question, hits, k, reranker)
         return hits
+
+    def _rerank(self, question: str, hits: list[Hit], k: int, reranker: Reranker) -> list[Hit]:
+        """The k hits the reranker puts first; with `rerank.sentences`, each with its
+        sentences' scores and the best of them as its best sentence."""
+        hits = rerank(hits, reranker.score(question, [passage_text(h.passage) for h in hits]), k)
+        if not self.config.rerank.sentences:
+            return hits
+        ix = self.index
+        groups = [ix.sentences[int(ix.sentence_start[r]):int(ix.sentence_stop[r])]
+                  for r in (ix.row[h.passage.id] for h in hits)]
+        out = []
+        for h, group, scores in zip(hits, groups, sentence_scores(reranker, question, groups)):
+            best = group[int(np.argmax(scores))] if scores else h.best_sentence
+            out.append(replace(h, best_sentence=best, sentence_scores=scores))
+        return out
 
     def gather(self, query: Query, hits: list[Hit]) -> list[Evidence]:
         """The evidence the composers read for `query`, from its `hits` (see the module doc)."""

@@ -206,6 +206,7 @@ class SearchHit(BaseModel):
     score: float
     dense_score: float
     bm25_score: float
+    rerank_score: float | None = None  # with a reranker (`--reranker`), its score
 
 
 class AnsweredHit(SearchHit):

@@ -262,3 +262,51 @@ def no_network(monkeypatch) -> list[str]:
     attempts: list[str] = []
     refuse_outside_connections(monkeypatch.setattr, attempts.append)
     return attempts
+
+
+# ---------------------------------------------------------------- tiny cross-encoders, built offline
+
+
+def tiny_cross_encoder(folder: Path, labels: list[str], words: dict[str, dict[str, float]],
+                       bias: dict[str, float] | None = None) -> Path:
+    """A one-layer BERT cross-encoder with weights set by hand, saved in `folder` with a
+    word-level tokenizer of a few words (a sentence-transformers CrossEncoder loads it as
+    any model folder). Each word of `words` lights one dimension: uniform attention
+    averages the pair's words into the pooled output, so output `label` (named in
+    `id2label` in the order of `labels`) is `bias[label]` plus `words[word][label]` for
+    the words present, and only the bias when none is."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    vocab = [*specials, *words]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.StripAccents(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                                   sep_token="[SEP]", model_max_length=128)
+    hidden = max(4, len(words) + 2)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=1, num_attention_heads=1,
+                        intermediate_size=4, max_position_embeddings=128, num_labels=len(labels),
+                        id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    model = BertForSequenceClassification(config)
+    layer = model.bert.encoder.layer[0]
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.fill_(1.0 if "LayerNorm.weight" in name else 0.0)
+        for d, word in enumerate(words):  # a word lights its own dimension; other words light none
+            model.bert.embeddings.word_embeddings.weight[vocab.index(word), d] = 1.0
+        eye = torch.eye(hidden)
+        layer.attention.self.value.weight.copy_(eye)  # zero queries and keys: every token attends to all alike
+        layer.attention.output.dense.weight.copy_(eye)
+        model.bert.pooler.dense.weight.copy_(eye)
+        for i, label in enumerate(labels):
+            model.classifier.bias[i] = (bias or {}).get(label, 0.0)
+            for d, word in enumerate(words):
+                model.classifier.weight[i, d] = words[word].get(label, 0.0)
+    model.save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder

@@ -17,6 +17,7 @@ from rag.evaluate import (
     EvalQuestion,
     GoldQuote,
     QuestionResult,
+    alce_citation_scores,
     answer_metrics,
     check_thresholds,
     citation_precision,
@@ -460,3 +461,89 @@ def test_collect_without_ask_reports_answers_unavailable():
     assert no_answers and results[0].answer is None
     assert summarize(results)["answers"]["key_fact_coverage"] is None
     assert summarize(results)["retrieval"]["hybrid"]["hit_at_1"] == 1.0
+
+
+# ---------------------------------------------------------------- ALCE citation scores, the reranker compared
+
+
+def _judge(facts: dict[str, set[str]]):
+    """An NLI judge: a premise entails a claim when it holds one of the claim's facts' words."""
+    calls = []
+
+    def entailed(premise: str, hypothesis: str) -> bool:
+        calls.append((premise, hypothesis))
+        return any(word in premise for word in facts.get(hypothesis, ()))
+
+    return entailed, calls
+
+
+def test_alce_citation_recall_and_precision_follow_their_definition():
+    a, b = cite(1, "a:p1", "Lyon a des traboules."), cite(2, "a:p2", "Lyon est en France.")
+    c = CitedPassage(3, "b:p1", "b", "", "Le glacier fond.", (1,), ("Relevés suisses de 2020",))
+    answer = AnswerRecord(text="…", abstained=False, citations=(a, b, c), claims=(
+        ClaimRecord("Lyon a des traboules.", (1, 2)),  # entailed by [1] alone: [2] is not needed
+        ClaimRecord("Le glacier fond depuis 2020.", (3,)),  # entailed thanks to its note
+        ClaimRecord("Lyon est la capitale.", (2,)),  # not entailed: its citation counts as none
+    ), uncited=("Une phrase sans source.",))
+    entailed, calls = _judge({"Lyon a des traboules.": {"traboules"}, "Le glacier fond depuis 2020.": {"2020"}})
+    scores = alce_citation_scores(answer, entailed)
+    assert scores.statements == 4 and scores.citations == 4
+    assert scores.recall == 2 / 4  # the uncited statement counts as not entailed
+    assert scores.precision == 2 / 4  # [1] of the first statement, [3]; not [2] (twice)
+    assert ("Lyon a des traboules.\nLyon est en France.", "Lyon a des traboules.") in calls  # jointly, first
+    # a citation each statement needs: two passages that only together entail it
+    both = AnswerRecord(text="…", abstained=False, citations=(a, b), claims=(ClaimRecord("Lyon, en France, a des traboules.", (1, 2)),))
+    entailed, _ = _judge({})
+    joint = lambda premise, hypothesis: "traboules" in premise and "France" in premise  # noqa: E731
+    assert alce_citation_scores(both, joint).precision == 1.0 and alce_citation_scores(both, joint).recall == 1.0
+    assert alce_citation_scores(AnswerRecord(text="", abstained=False), entailed) is None
+
+
+def test_answer_metrics_average_alce_scores_over_judged_answers():
+    answer = AnswerRecord(text="x", abstained=False, citations=(cite(1, "a:p1"),),
+                          claims=(ClaimRecord("x", (1,)),))
+    from rag.evaluate import CitationEntailment
+
+    results = [result(q("q1"), gold=[["a:p1"]], answer=answer, alce=CitationEntailment(1.0, 0.5, 1, 2)),
+               result(q("q2"), gold=[["a:p1"]], answer=answer, alce=CitationEntailment(0.0, 0.0, 1, 1)),
+               result(q("q3"), gold=[["a:p1"]], answer=answer)]
+    m = answer_metrics(results)
+    assert m["alce_citation_recall"] == 0.5 and m["alce_citation_precision"] == 0.25
+    assert answer_metrics(results[2:])["alce_citation_recall"] is None
+
+
+class RerankingPipeline(FakePipeline):
+    """A pipeline with a reranker that puts the glacier first, whatever the question."""
+
+    reranker = object()
+
+    def search(self, question, k=None, mode="hybrid", rerank=None):
+        if not rerank:
+            return super().search(question, k, mode)
+        order = sorted(super().search(question, len(self.passages), mode), key=lambda h: "glacier" not in h.passage.text)
+        return [Hit(i, h.passage, h.score, 0.0, 0.0, h.best_sentence, rerank_score=1.0 / i)
+                for i, h in enumerate(order[:k], start=1)]
+
+
+def test_collect_measures_retrieval_with_and_without_the_reranker():
+    paras = passages()
+    question = EvalQuestion("q1", "Où sont les traboules ?", "fr", "fact", "tune", True, (GoldQuote("a", "traboules"),))
+    gold, _ = resolve_gold([question], paras)
+    entailed, calls = _judge({})
+    results, _ = collect(RerankingPipeline(paras), [question], gold, k=2, entailed=entailed)
+    r = results[0]
+    assert set(r.retrieved) == {"hybrid", "dense", "bm25", "rerank"}
+    assert r.retrieved["hybrid"][0] == "a:p3" and r.retrieved["rerank"][0] != "a:p3"
+    assert r.alce is not None and r.alce.recall == 0.0 and calls  # judged
+    s = summarize(results)
+    assert s["retrieval"]["hybrid"]["hit_at_1"] == 1.0 and s["retrieval"]["rerank"]["hit_at_1"] == 0.0
+    assert s["latency"]["search_rerank_p50_ms"] is not None
+    assert question_checks(r)["retrieval_rerank"] is True
+    # the answers come from the reranked list: it is what fails a question, hybrid is a diagnostic
+    lists = {"hybrid": ("b:p1",), "dense": ("b:p1",), "bm25": ("b:p1",), "rerank": ("a:p3",)}
+    assert failed_checks(question_checks(result(question, gold=[["a:p3"]], retrieved=lists))) == []
+    lists = {"hybrid": ("a:p3",), "dense": ("a:p3",), "bm25": ("a:p3",), "rerank": ("b:p1",)}
+    assert failed_checks(question_checks(result(question, gold=[["a:p3"]], retrieved=lists))) == ["retrieval_rerank"]
+    # without a reranker, no such retriever is reported
+    plain, _ = collect(FakePipeline(paras), [question], gold, k=2)
+    assert "rerank" not in summarize(plain)["retrieval"]

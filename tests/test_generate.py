@@ -560,7 +560,8 @@ def test_chat_page_shows_a_server_failure_as_a_message(renvoi, server):
     server.replies.append(("status", 500))
     *_, (state, _) = Chat(renvoi).ask_stream("Quand rouvre Paris-Vienne ?", Session(), 3, GENERATIVE, False)
     msg = state.messages[-1]["content"]
-    assert "could not be answered (GenerationError: the LLM server at" in msg and "HTTP 500" in msg
+    # in the conversation's language, naming the failure
+    assert "n&#x27;a pas pu être traitée (GenerationError: the LLM server at" in msg and "HTTP 500" in msg
     assert not state.turns
 
 

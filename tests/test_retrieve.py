@@ -75,8 +75,9 @@ def test_search_finds_the_answering_paragraph(small_docs, hash_embedder, mode):
     assert all(hits[i].score >= hits[i + 1].score for i in range(len(hits) - 1))
     d = hits[0].to_dict()
     assert set(d) == {"rank", "passage_id", "doc_id", "paragraph", "section", "text",
-                      "best_sentence", "score", "dense_score", "bm25_score"}
+                      "best_sentence", "score", "dense_score", "bm25_score", "rerank_score"}
     assert d["doc_id"] == "a" and d["paragraph"] == 2
+    assert d["rerank_score"] is None  # no reranker: the fused order stands
 
 
 def test_hybrid_uses_both_signals(small_docs, hash_embedder):

@@ -1,7 +1,8 @@
 """The default composer: an extractive, offline, deterministic cited answer.
 
 From the evidence it scores every sentence against the question (embedding
-similarity, plus the share of the question's terms it contains), keeps the
+similarity, plus the share of the question's terms it contains; or, when a
+reranker scored them, the reranker's score), keeps the
 best ones that do not repeat each other, orders them as they stand in the
 documents, and makes each a `Claim`: a verbatim quote (a `Span` of its
 passage) with its marker and whom it is attributed to. Markers are numbered
@@ -78,19 +79,25 @@ def candidates(query: Query, evidence: Sequence[Evidence], settings: ComposeConf
 
     The metadata card and biography answer "who/when/where" better than any
     body sentence, and nothing else; a sentence that is itself a question
-    answers less well than a statement."""
+    answers less well than a statement. When a reranker scored every sentence
+    (`Hit.sentence_scores`), selection ranks by its scores, which read the
+    question and the sentence together; abstention still looks at the embedding
+    similarity, whose bar is calibrated (`ComposeConfig.abstain_below`)."""
     about_document = bool(query.intents & set(DOCUMENT_INTENTS))
     question_terms: dict[tuple[str, ...], set[str]] = {}
+    reranked = any(e.sentences for e in evidence) and all(
+        len(e.hit.sentence_scores) == len(e.sentences) for e in evidence)
     out: list[Candidate] = []
     for e in evidence:
         langs = term_languages(query, e)
         q_terms = question_terms.setdefault(langs, set(terms(query.resolved, langs)))
         sims = np.asarray(e.vectors) @ query.vector if len(e.sentences) else np.zeros(0)
         for pos, sentence in enumerate(e.sentences):
-            score = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence.text, langs)
+            support = float(sims[pos]) + settings.lexical_weight * term_coverage(q_terms, sentence.text, langs)
+            score = e.hit.sentence_scores[pos] if reranked else support
             if e.passage.kind in ("meta", "bio"):
-                score += settings.apparatus_bonus if about_document else -settings.apparatus_bonus
-            support = score
+                adjust = settings.apparatus_bonus if about_document else -settings.apparatus_bonus
+                support, score = support + adjust, score + adjust
             if sentence.text.rstrip(" »\"'").endswith("?") or e.passage.kind == "question":
                 score -= settings.question_penalty
             out.append(Candidate(e, sentence, pos, e.hit.rank, score, e.vectors[pos], support, float(sims[pos])))

@@ -29,7 +29,7 @@ from ..config import VerifyConfig
 from ..messages import say
 from ..records import Answer, Citation, Claim, Document, Evidence, Hit, Paragraph, Query, Turn
 from .extractive import footnotes_for, span_of
-from .verify import split_claims, strip_markers, verify_answer
+from .verify import Entails, split_claims, strip_markers, verify_answer
 
 Message = dict[str, str]  # a chat message, {"role": …, "content": …}
 
@@ -121,7 +121,7 @@ class Generated:
 
 def compose(query: Query, evidence: Sequence[Evidence], hits: Sequence[Hit], raw: str,
             embed: Callable[[list[str]], np.ndarray], settings: VerifyConfig | None = None,
-            entails: Callable[[str, str], float] | None = None) -> Generated:
+            entails: Entails | None = None) -> Generated:
     """The checked answer to `query` from the model's text `raw`, whose markers
     number `evidence` from 1 (the prompt's passages)."""
     resolved = query.resolved if query.resolved != query.text else None

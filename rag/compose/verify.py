@@ -4,8 +4,9 @@ A language model writes prose with markers `[n]` naming the numbered passages
 of its prompt. Nothing it writes is trusted as is: this module removes markers
 that name no passage, scores every sentence against the passages it cites
 (embedding similarity to the passage's sentences, the share of its content
-words the passage contains, the numbers it states, and an entailment model
-when one is given), drops (or flags) the sentences no cited passage supports,
+words the passage contains, the numbers it states; or, when an entailment
+model is given, its judgement, which also names a contradiction), drops (or
+flags) the sentences no cited passage supports,
 and renumbers the surviving markers in order of first use. It also tells an
 answer that says the passages do not answer (an abstention) from one that
 cites nothing at all (to be replaced by the extractive answer).
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..config import VerifyConfig
-from ..records import Claim, Evidence, Query, Sentence, Span
+from ..records import Claim, Entailment, Evidence, Query, Sentence, Span
 from ..text import check_language, fold, split_sentences, terms
 
 # "[1]", "[1, 2]", "[1-3]", "[passage 2]": what models write for a citation.
@@ -116,6 +117,12 @@ class Support:
     missing_numbers: tuple[str, ...] = ()
     entailment: float | None = None
     supported: bool = False
+    judgement: Entailment | None = None  # an NLI model's, when one judged
+
+    @property
+    def contradicted(self) -> bool:
+        """Whether the entailment model judged that the passage contradicts the claim."""
+        return self.judgement is not None and self.judgement.label == "contradiction"
 
 
 @dataclass(frozen=True)
@@ -245,10 +252,14 @@ def numbers_of(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(text) if len(re.sub(r"\D", "", n)) >= 2}
 
 
+Entails = Callable[[str, str], "float | Entailment"]
+
+
 def score_support(claim: str, claim_vector: np.ndarray, marker: int, evidence: Evidence, settings: VerifyConfig,
-                  entails: Callable[[str, str], float] | None = None, langs: tuple[str, ...] = ("en",)) -> Support:
+                  entails: Entails | None = None, langs: tuple[str, ...] = ("en",)) -> Support:
     """How well `evidence` (prompt passage `marker`) supports `claim`: best sentence,
-    similarity, word share, numbers, entailment."""
+    similarity, word share, numbers, entailment (and contradiction, when the scorer
+    returns an `Entailment` rather than a probability)."""
     sentences = evidence.sentences
     usable = [i for i, s in enumerate(sentences) if not looks_like_instruction(s.text)]
     if not usable:
@@ -263,13 +274,19 @@ def score_support(claim: str, claim_vector: np.ndarray, marker: int, evidence: E
     dense = float(np.max(sims))
     lexical = coverage(claim_terms, context, settings.min_terms, langs)
     missing = tuple(sorted(numbers_of(claim) - numbers_of(context))) if settings.numbers_must_match else ()
-    entailment = float(entails(context, claim)) if entails is not None else None
-    if entailment is not None:
+    judged = entails(context, claim) if entails is not None else None
+    entailment = None
+    if isinstance(judged, Entailment):
+        entailment = judged.entailment
+        supported = entailment >= settings.entail_min and judged.label != "contradiction"
+    elif judged is not None:
+        entailment = float(judged)
         supported = entailment >= settings.entail_min
     else:
         supported = (dense >= settings.dense_strong or lexical >= settings.lexical_min
                      or dense >= settings.dense_min and lexical >= settings.lexical_with_dense)
-    return Support(marker, sentences[best], dense, lexical, missing, entailment, supported and not missing)
+    return Support(marker, sentences[best], dense, lexical, missing, entailment, supported and not missing,
+                   judged if isinstance(judged, Entailment) else None)
 
 
 def _why_not(claim: Written, supports: Sequence[Support]) -> str:
@@ -277,6 +294,9 @@ def _why_not(claim: Written, supports: Sequence[Support]) -> str:
     missing = sorted({n for s in supports for n in s.missing_numbers})
     if missing and all(s.missing_numbers for s in supports):
         return f"not supported by {cited}: {', '.join(missing)} not in the passage"
+    if all(s.contradicted for s in supports):
+        worst = max((s.judgement for s in supports), key=lambda j: j.contradiction)
+        return f"contradicted by {cited} (contradiction {worst.contradiction:.2f}, entailment {worst.entailment:.2f})"
     best = max(supports, key=lambda s: (s.dense, s.lexical))
     detail = f"similarity {best.dense:.2f}, word overlap {best.lexical:.2f}"
     if best.entailment is not None:
@@ -313,7 +333,7 @@ def verify_answer(
     embed: Callable[[list[str]], np.ndarray],
     lang: str = "fr",
     settings: VerifyConfig | None = None,
-    entails: Callable[[str, str], float] | None = None,
+    entails: Entails | None = None,
     query: Query | None = None,
 ) -> Verified:
     """Check a generated answer against the passages of its prompt (`evidence`,
@@ -322,7 +342,10 @@ def verify_answer(
 
     `embed` turns sentences into unit vectors comparable to `Evidence.vectors`;
     `entails(premise, hypothesis)`, when given, returns an entailment probability
-    and decides support instead of the similarity and word-share bars.
+    or an `Entailment` (an NLI model's three probabilities, `rag.compose.nli`) and
+    decides support instead of the similarity and word-share bars: a passage
+    supports a claim it entails (at `entail_min`), never one it contradicts. The
+    numbers, the markers, instructions and relevance are checked as without it.
     """
     settings = settings or VerifyConfig()
     by_marker = {n: e for n, e in enumerate(evidence, start=1)}
