@@ -518,7 +518,6 @@ def test_onnx_threads_are_one_per_core_unless_given(onnx_cache):
     config = Config(cache_dir=onnx_cache)
     default = embed.OnnxEmbedder.load(config, check=False)._session.get_session_options()
     assert default.intra_op_num_threads == base.cores()
-    assert default.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert embed.OnnxEmbedder.load(config, threads=1, check=False)._session.get_session_options().intra_op_num_threads == 1
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="threads must be a positive integer"):

@@ -29,9 +29,9 @@ def open_session(path: Path | str, threads: int) -> Any:
     options.log_severity_level = 3  # the CPU provider warns about every unused fused kernel otherwise
     options.inter_op_num_threads = 1
     options.intra_op_num_threads = threads
-    # Idle threads sleep rather than spin between operators: on a shared machine a
-    # spinning thread takes a core from the thread it waits for.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ONNX Runtime's threads spin between operators (its default): stopping them costs
+    # about a tenth of an index build on an idle machine (benchmarks/bench_embed.py);
+    # the one-thread sessions that answer questions in parallel (`Renvoi.share`) never spin.
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
