@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import socket
 import subprocess
 from pathlib import Path
@@ -53,3 +54,8 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def renvoi(*args: str) -> list[str]:
+    """The command line of `renvoi ARGS…` run by this interpreter (this checkout's rag on its path)."""
+    return [sys.executable, "-m", "rag", *args]

@@ -44,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, question_texts, stop  # noqa: E402
+from _common import free_port, question_texts, renvoi, stop  # noqa: E402
 
 Ask = Callable[[str], dict]  # one client's way of asking a question
 
@@ -55,10 +55,6 @@ class Request:
     seconds: float
     error: str | None
     answer: dict | None
-
-
-def renvoi(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rag", *args]
 
 
 def comparable(answer: dict) -> dict:

@@ -35,7 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from _common import free_port, question_texts, stop  # noqa: E402
+from _common import free_port, question_texts, renvoi, stop  # noqa: E402
 
 from ui.app import ASK_CONCURRENCY, QUEUE_MAX_SIZE  # noqa: E402  (light: gradio is imported only to build the page)
 
@@ -48,10 +48,6 @@ class Request:
     seconds: float
     error: str | None
     answer: dict | None
-
-
-def renvoi(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rag", *args]
 
 
 def signature(answer: dict) -> tuple:

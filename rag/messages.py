@@ -14,7 +14,7 @@ FALLBACK = "en"
 
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
-        "card.and": "et", "card.article": "article", "card.interview": "entretien", "card.document": "document",
+        "card.article": "article", "card.interview": "entretien", "card.document": "document",
         "card.by": " de {names}", "card.with": " avec {names}", "card.dated": " publié le {date}",
         "card.site": " sur {site}", "card.site_only": " publié sur {site}",
         "answer": "D'après les documents :",
@@ -47,7 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "ci-dessus) pour lire le paragraphe cité dans son contexte.",
     },
     "en": {
-        "card.and": "and", "card.article": "an article", "card.interview": "an interview", "card.document": "a document",
+        "card.article": "an article", "card.interview": "an interview", "card.document": "a document",
         "card.by": " by {names}", "card.with": " with {names}", "card.dated": " published on {date}",
         "card.site": " on {site}", "card.site_only": " published on {site}",
         "answer": "According to the documents:",
@@ -80,7 +80,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "the cited paragraph in its context.",
     },
     "de": {
-        "card.and": "und", "card.article": "Artikel", "card.interview": "Interview", "card.document": "Dokument",
+        "card.article": "Artikel", "card.interview": "Interview", "card.document": "Dokument",
         "card.by": " von {names}", "card.with": " mit {names}", "card.dated": ", veröffentlicht am {date}",
         "card.site": " auf {site}", "card.site_only": ", veröffentlicht auf {site}",
         "answer": "Laut den Dokumenten:",
@@ -103,7 +103,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page.generated": "Von einem Sprachmodell geschrieben; jeder Satz wurde an seinen Quellen geprüft.",
     },
     "es": {
-        "card.and": "y", "card.article": "artículo", "card.interview": "entrevista", "card.document": "documento",
+        "card.article": "artículo", "card.interview": "entrevista", "card.document": "documento",
         "card.by": " de {names}", "card.with": " con {names}", "card.dated": " publicado el {date}",
         "card.site": " en {site}", "card.site_only": " publicado en {site}",
         "answer": "Según los documentos:",
@@ -126,7 +126,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page.generated": "Redactado por un modelo de lenguaje; cada frase se verificó en sus fuentes.",
     },
     "it": {
-        "card.and": "e", "card.article": "articolo", "card.interview": "intervista", "card.document": "documento",
+        "card.article": "articolo", "card.interview": "intervista", "card.document": "documento",
         "card.by": " di {names}", "card.with": " con {names}", "card.dated": " pubblicato il {date}",
         "card.site": " su {site}", "card.site_only": " pubblicato su {site}",
         "answer": "Secondo i documenti:",
@@ -149,7 +149,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page.generated": "Scritto da un modello linguistico; ogni frase è stata verificata sulle sue fonti.",
     },
     "pt": {
-        "card.and": "e", "card.article": "artigo", "card.interview": "entrevista", "card.document": "documento",
+        "card.article": "artigo", "card.interview": "entrevista", "card.document": "documento",
         "card.by": " de {names}", "card.with": " com {names}", "card.dated": " publicado em {date}",
         "card.site": " em {site}", "card.site_only": " publicado em {site}",
         "answer": "Segundo os documentos:",

@@ -227,18 +227,22 @@ class Renvoi:
     def reranker(self):
         """The configured reranker (`config.rerank`), loaded once; None without one."""
         if self._reranker is None and self.config.rerank.model:
-            from .rerank import Reranker
+            with self._loading:  # threads answering at once load it once
+                if self._reranker is None:
+                    from .rerank import Reranker
 
-            self._reranker = Reranker.load(self.config.rerank)
+                    self._reranker = Reranker.load(self.config.rerank)
         return self._reranker
 
     @property
     def verifier(self):
         """The configured NLI verifier (`config.verify.model`), loaded once; None without one."""
         if self._verifier is None and self.config.verify.model:
-            from .compose.nli import Verifier
+            with self._loading:
+                if self._verifier is None:
+                    from .compose.nli import Verifier
 
-            self._verifier = Verifier.load(self.config.verify.model)
+                    self._verifier = Verifier.load(self.config.verify.model)
         return self._verifier
 
     # -------------------------------------------------------- stages

@@ -12,6 +12,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,23 @@ def ingest_text(folder: Path, name: str, text: str) -> Document:
 def texts(doc: Document) -> list[str]:
     """The body paragraphs' texts, in order."""
     return [p.text for p in doc.paragraphs]
+
+def corpus_folder(tmp_path: Path, texts: dict[str, str]) -> Path:
+    """`tmp_path/corpus` holding one file per name of `texts`."""
+    folder = tmp_path / "corpus"
+    folder.mkdir(exist_ok=True)
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def line_ingest(files) -> tuple[list[Document], list[Paragraph]]:
+    """An ingest for the index update: one document per file (`SourceFile`s), one passage per non-empty line."""
+    docs = []
+    for f in files:
+        lines = [line for line in f.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        docs.append(replace(make_document(f.doc_id, lines), source=str(f.path)))
+    return docs, [p for d in docs for p in d.paragraphs]
 
 
 def counting_factory(make: Callable[[], object] | None = None) -> tuple[list, Callable[..., object]]:

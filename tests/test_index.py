@@ -35,28 +35,15 @@ from rag.index import (
     vector_index_spec,
 )
 
-from conftest import HashEmbedder, counting_factory, make_document
+from conftest import HashEmbedder, corpus_folder, counting_factory, line_ingest
 
 
 def _passages(docs):
     return [p for d in docs for p in d.paragraphs]
 
 
-def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir(exist_ok=True)
-    for name, text in texts.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
-
-
-def _fake_ingest(files):
-    """One document per file, one passage per non-empty line: enough to test the index."""
-    docs = []
-    for f in files:
-        lines = [l for l in f.path.read_text(encoding="utf-8").splitlines() if l.strip()]
-        docs.append(replace(make_document(f.doc_id, lines), source=str(f.path)))
-    return docs, _passages(docs)
+_corpus = corpus_folder
+_fake_ingest = line_ingest
 
 
 def test_save_load_round_trip(tmp_path, small_docs, hash_embedder):

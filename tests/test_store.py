@@ -15,7 +15,7 @@ from rag.index import MANIFEST, Index, IndexError_, index_generation, open_index
 from rag.retrieve import Retriever
 from rag.store import MilvusStore, StoreUnavailable, close_clients, collection_base, milvus_client
 
-from conftest import HashEmbedder, counting_factory, make_document
+from conftest import HashEmbedder, corpus_folder, counting_factory, line_ingest
 
 QUESTIONS = (
     "Que transporte le port de Marseille ?",
@@ -38,21 +38,8 @@ CORPUS = {
 }
 
 
-def _corpus(tmp_path: Path, texts: dict[str, str]) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir(exist_ok=True)
-    for name, text in texts.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
-
-
-def _ingest(files):
-    """One document per file (`SourceFile`s, as the index update passes them), one passage per non-empty line."""
-    docs = []
-    for f in files:
-        lines = [line for line in f.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        docs.append(make_document(f.doc_id, lines))
-    return docs, [p for d in docs for p in d.paragraphs]
+_corpus = corpus_folder
+_ingest = line_ingest
 
 
 @pytest.fixture

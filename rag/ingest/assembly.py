@@ -182,8 +182,7 @@ def metadata_card(doc: Document) -> str:
     kind = "interview" if interview else "article" if doc.authors or doc.date else "document"
     text = w["quoted"].format(doc.title) + ", " + w[f"card.{kind}"]
     if doc.authors:
-        names = format_list(list(doc.authors), locale=lang) if len(doc.authors) > 2 else \
-            f" {w['card.and']} ".join(doc.authors)
+        names = format_list(list(doc.authors), locale=lang)  # "A et B", "A, B and C", "A und B"
         text += w["card.with" if interview else "card.by"].format(names=names)
     if doc.date:
         text += w["card.dated"].format(date=card_date(doc.date, lang))
